@@ -1,0 +1,53 @@
+# caseapp — the two commands of the README, and a few helpers.
+#   make run    install, migrate, load the demo city, serve at http://127.0.0.1:5000
+#   make test   install, run ruff and the whole test suite (DATABASE_URL picks the database)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: run test install install-test lint translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(STAMP_TEST): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP_RUN) $@
+
+install: $(STAMP_RUN)
+install-test: $(STAMP_TEST)
+
+run: install
+	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp db upgrade
+	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp demo load
+	@echo "caseapp: http://$(HOST):$(PORT)/  (staff: http://$(HOST):$(PORT)/staff/login)"
+	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp run --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/ruff check caseapp tests config.py migrations/env.py tools
+	$(BIN)/ruff format --check caseapp tests config.py tools
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check --fix caseapp tests config.py migrations/env.py tools
+	$(BIN)/ruff format caseapp tests config.py tools
+
+# Re-extract the strings, merge them into the catalogues and compile them.
+translations: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--omit-header --project caseapp -o caseapp/translations/messages.pot caseapp templates config.py
+	$(BIN)/pybabel update -i caseapp/translations/messages.pot -d caseapp/translations --no-wrap
+	$(BIN)/pybabel compile -d caseapp/translations --statistics
+
+clean:
+	rm -rf $(VENV) instance/test.sqlite3* .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Demo data for the local run and the browser tests (only this creates demo accounts)."""

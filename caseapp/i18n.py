@@ -1,0 +1,62 @@
+"""Languages: Simplified Chinese by default, English second; ``?lang=`` is remembered."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, get_locale
+
+from caseapp.extensions import babel
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    wanted = request.args.get("lang")
+    if wanted in languages:
+        session["lang"] = wanted
+        return wanted
+    remembered = session.get("lang")
+    if remembered in languages:
+        return remembered
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    """'zh_CN' or 'en', for choosing a model's name_zh or name_en."""
+    return "en" if str(get_locale()).startswith("en") else "zh_CN"
+
+
+def city_timezone() -> tzinfo:
+    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+
+
+def local_datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored UTC time shown in the city's zone."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_timezone=app.config["CITY_TIMEZONE"],
+    )
+    app.jinja_env.filters["local_dt"] = local_datetime
+
+    from caseapp.labels import kind_label, status_label
+
+    @app.context_processor
+    def language_context() -> dict[str, object]:
+        lang = current_language()
+        city = app.config["CITY_NAME_EN"] if lang == "en" else app.config["CITY_NAME_ZH"]
+        return {
+            "lang": lang,
+            "languages": app.config["LANGUAGES"],
+            "city_name": city,
+            "status_label": status_label,
+            "kind_label": kind_label,
+        }

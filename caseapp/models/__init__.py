@@ -1,0 +1,66 @@
+"""Typed SQLAlchemy 2 models. No Flask request code lives here."""
+
+from caseapp.models.admin import ApiKey, AuditLog, Setting
+from caseapp.models.case import (
+    Attachment,
+    Case,
+    CaseAssist,
+    CaseClock,
+    CaseEvent,
+    CaseFollower,
+    CaseNumberSequence,
+    CaseParticipant,
+    CaseRequest,
+    TrackingCode,
+)
+from caseapp.models.catalog import (
+    CalendarOverride,
+    Category,
+    CategoryQuestion,
+    DeadlinePolicy,
+    DeadlineTerm,
+    ReplyTemplate,
+)
+from caseapp.models.ledger import (
+    Ledger,
+    LedgerCategory,
+    LedgerItem,
+    LedgerItemCase,
+    LedgerItemEvent,
+    LedgerMilestone,
+)
+from caseapp.models.notify import InboxMessage, OutboxMessage
+from caseapp.models.org import Department, User, UserRole
+
+__all__ = [
+    "ApiKey",
+    "Attachment",
+    "AuditLog",
+    "CalendarOverride",
+    "Case",
+    "CaseAssist",
+    "CaseClock",
+    "CaseEvent",
+    "CaseFollower",
+    "CaseNumberSequence",
+    "CaseParticipant",
+    "CaseRequest",
+    "Category",
+    "CategoryQuestion",
+    "DeadlinePolicy",
+    "DeadlineTerm",
+    "Department",
+    "InboxMessage",
+    "Ledger",
+    "LedgerCategory",
+    "LedgerItem",
+    "LedgerItemCase",
+    "LedgerItemEvent",
+    "LedgerMilestone",
+    "OutboxMessage",
+    "ReplyTemplate",
+    "Setting",
+    "TrackingCode",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,59 @@
+"""API keys, the admin audit log and the few settings kept in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseapp.extensions import db
+from caseapp.models.org import User
+from caseapp.models.types import UTCDateTime, utcnow
+
+
+class ApiKey(db.Model):
+    """An Open311 API key; only its sha256 is stored, the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    # The first characters of the key, to tell keys apart in lists.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class AuditLog(db.Model):
+    """Who changed what in the admin console, with the values before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    entity: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Setting(db.Model):
+    """A setting an admin changes at run time (e.g. scorecard weights)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

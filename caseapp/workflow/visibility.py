@@ -1,0 +1,54 @@
+"""Who among the staff may see which case (DESIGN §8): one predicate for every list,
+page, export and download."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from caseapp.models import Case, CaseAssist, CaseParticipant, Department, User
+from caseapp.models.enums import Role
+
+SEES_ALL_CASES = frozenset({Role.INTAKE, Role.SUPERVISOR})
+
+
+def department_subtree(department_id: int) -> sa.Select[tuple[int]]:
+    """The ids of a department and all departments below it (a recursive CTE)."""
+    tree = (
+        sa.select(Department.id)
+        .where(Department.id == department_id)
+        .cte("department_subtree", recursive=True)
+    )
+    child = aliased(Department)
+    tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
+def staff_can_see(user: User) -> sa.ColumnElement[bool]:
+    """A condition on ``Case`` true for the cases this staff member may see.
+
+    Intake and supervisors see every case. Handlers and leads see the cases their
+    department or a department below it leads or assists on. Leaders see the cases
+    they are responsible for. Everyone keeps seeing cases they once handled or were
+    first responsible for. An admin role alone sees no case.
+    """
+    roles = user.roles
+    if roles & SEES_ALL_CASES:
+        return sa.true()
+    conditions: list[sa.ColumnElement[bool]] = [
+        Case.id.in_(sa.select(CaseParticipant.case_id).where(CaseParticipant.user_id == user.id))
+    ]
+    if roles & {Role.HANDLER, Role.LEAD} and user.department_id is not None:
+        subtree = department_subtree(user.department_id)
+        conditions.append(Case.lead_department_id.in_(subtree))
+        conditions.append(
+            Case.id.in_(sa.select(CaseAssist.case_id).where(CaseAssist.department_id.in_(subtree)))
+        )
+    if Role.LEADER in roles:
+        conditions.append(Case.responsible_leader_id == user.id)
+    return sa.or_(*conditions)
+
+
+def visible_cases(user: User) -> sa.Select[tuple[Case]]:
+    """``select(Case)`` limited to what ``user`` may see."""
+    return sa.select(Case).where(staff_can_see(user))

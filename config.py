@@ -1,0 +1,140 @@
+"""caseapp configuration, read from the environment.
+
+Every setting a city would want to change is an environment variable; the defaults are
+for the local demo run. ``TestConfig`` is what the test suite uses.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CASEAPP_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'caseapp.sqlite3'}"
+
+
+def demo_secret_key() -> str:
+    """A secret key generated once into ``instance/`` for the local demo run."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    # --- core -------------------------------------------------------------------------
+    # Outside the local demo a SECRET_KEY must be given; create_app refuses to start
+    # without one. CASEAPP_DEMO=1 selects DemoConfig (see caseapp.create_app).
+    DEMO = False
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
+    DEBUG = False
+    TESTING = False
+
+    # --- the city ---------------------------------------------------------------------
+    CITY_NAME_ZH = os.environ.get("CITY_NAME_ZH", "运城市")
+    CITY_NAME_EN = os.environ.get("CITY_NAME_EN", "Yuncheng")
+    CITY_TIMEZONE = os.environ.get("CITY_TIMEZONE", "Asia/Shanghai")
+    CASE_NUMBER_PREFIX = os.environ.get("CASE_NUMBER_PREFIX", "YC")
+    CASE_NUMBER_DIGITS = max(6, _int("CASE_NUMBER_DIGITS", 6))
+    # The department that reviews petition decisions where a department has no parent.
+    PETITION_BUREAU_CODE = os.environ.get("PETITION_BUREAU_CODE", "xfj")
+
+    # --- languages --------------------------------------------------------------------
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = CITY_TIMEZONE
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "caseapp" / "translations")
+    LANGUAGES = ("zh_CN", "en")
+
+    # --- sessions and cookies -----------------------------------------------------------
+    SESSION_COOKIE_NAME = "caseapp_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure cookies by default; the local demo over plain http turns this off.
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    STAFF_IDLE_TIMEOUT_MINUTES = _int("STAFF_IDLE_TIMEOUT_MINUTES", 30)
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 55 * 1024 * 1024)
+    # Set when the app runs behind a reverse proxy that sets X-Forwarded-*.
+    PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
+
+    # --- passwords ----------------------------------------------------------------------
+    # argon2id parameters (RFC 9106 second recommended option by default).
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST_KIB = _int("ARGON2_MEMORY_COST_KIB", 64 * 1024)
+    ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
+
+    # --- rate limits --------------------------------------------------------------------
+    # memory:// for one process; redis://127.0.0.1:6379/0 shares limits between hosts.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per 5 minutes")
+    RATELIMIT_PUBLIC_FORM = os.environ.get("RATELIMIT_PUBLIC_FORM", "20 per hour")
+
+    # --- uploads ------------------------------------------------------------------------
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+
+    # --- notices ------------------------------------------------------------------------
+    # Backends: "log" (default: written to the log only), "smtp", "http" (SMS gateway).
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "log")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "caseapp@localhost")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "运城市民诉求")
+    OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
+
+
+class DemoConfig(Config):
+    """The local demo run: plain http on 127.0.0.1, a generated secret key."""
+
+    DEMO = True
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestConfig(Config):
+    """The test suite: the database comes from DATABASE_URL (SQLite file by default)."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{INSTANCE_DIR / 'test.sqlite3'}"
+    )
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Cheap hashing keeps the suite fast; production parameters are tested on their own.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 8 * 1024
+    ARGON2_PARALLELISM = 1
+    UPLOAD_DIR = str(INSTANCE_DIR / "test-uploads")
+    WTF_CSRF_ENABLED = True
