@@ -44,9 +44,20 @@ def test_demo_load_is_idempotent(app: Flask, runner: FlaskCliRunner) -> None:
 def test_users_create(app: Flask, runner: FlaskCliRunner, demo_base: None) -> None:
     result = runner.invoke(
         args=[
-            "users", "create", "--username", "wangfang", "--name", "王芳",
-            "--role", "handler", "--role", "lead", "--department", "swj",
-            "--password", "a-good-password",
+            "users",
+            "create",
+            "--username",
+            "wangfang",
+            "--name",
+            "王芳",
+            "--role",
+            "handler",
+            "--role",
+            "lead",
+            "--department",
+            "swj",
+            "--password",
+            "a-good-password",
         ]
     )
     assert result.exit_code == 0, result.output
@@ -58,7 +69,16 @@ def test_users_create(app: Flask, runner: FlaskCliRunner, demo_base: None) -> No
 
 def test_users_create_reports_bad_input(runner: FlaskCliRunner, demo_base: None) -> None:
     result = runner.invoke(
-        args=["users", "create", "--username", "handler", "--role", "handler", "--password", "short"]
+        args=[
+            "users",
+            "create",
+            "--username",
+            "handler",
+            "--role",
+            "handler",
+            "--password",
+            "short",
+        ]
     )
     assert result.exit_code == 2
     assert "username" in result.output and "password" in result.output

@@ -58,7 +58,9 @@ def test_create_user_refuses_bad_input(
 
 
 def test_create_user_with_several_roles(app_ctx: Flask, demo_base: None) -> None:
-    created = accounts.create_user("multi", "long-enough-pw", "多角色", [Role.LEAD, Role.HANDLER], "cgj")
+    created = accounts.create_user(
+        "multi", "long-enough-pw", "多角色", [Role.LEAD, Role.HANDLER], "cgj"
+    )
     assert created.roles == {Role.LEAD, Role.HANDLER}
     assert created.department.code == "cgj"
     assert accounts.authenticate("multi", "long-enough-pw") == created

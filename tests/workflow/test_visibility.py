@@ -28,7 +28,9 @@ def cases(app_ctx: Flask, demo_base: None) -> None:
 
 def test_department_subtree_includes_children(app_ctx: Flask, demo_base: None) -> None:
     ids = set(db.session.scalars(department_subtree(department("yhq").id)))
-    codes = {department(code).id for code in ("yhq", "yhq-bc", "yhq-nc", "yhq-dc", "yhq-xc", "yhq-ay")}
+    codes = {
+        department(code).id for code in ("yhq", "yhq-bc", "yhq-nc", "yhq-dc", "yhq-xc", "yhq-ay")
+    }
     assert ids == codes
 
 
@@ -36,8 +38,14 @@ def test_department_subtree_includes_children(app_ctx: Flask, demo_base: None) -
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
-        ("intake", {"zjj-lead", "cgj-lead", "cgj-lead-zjj-assists", "street-office", "not-dispatched"}),
-        ("supervisor", {"zjj-lead", "cgj-lead", "cgj-lead-zjj-assists", "street-office", "not-dispatched"}),
+        (
+            "intake",
+            {"zjj-lead", "cgj-lead", "cgj-lead-zjj-assists", "street-office", "not-dispatched"},
+        ),
+        (
+            "supervisor",
+            {"zjj-lead", "cgj-lead", "cgj-lead-zjj-assists", "street-office", "not-dispatched"},
+        ),
         ("handler", {"zjj-lead", "cgj-lead-zjj-assists"}),
         ("lead", {"zjj-lead", "cgj-lead-zjj-assists"}),
         ("handler2", {"cgj-lead", "cgj-lead-zjj-assists"}),

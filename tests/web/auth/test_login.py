@@ -19,7 +19,9 @@ WRONG_ANSWER_ZH = "用户名或密码不正确。"
 
 
 @pytest.mark.parametrize("username", [account[0] for account in DEMO_ACCOUNTS])
-def test_each_demo_account_signs_in(client: FlaskClient, auth: AuthActions, demo_base: None, username: str) -> None:
+def test_each_demo_account_signs_in(
+    client: FlaskClient, auth: AuthActions, demo_base: None, username: str
+) -> None:
     response = auth.login(username)
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/queue"
@@ -61,7 +63,9 @@ def test_wrong_password_and_unknown_user_pages_are_identical(
     assert wrong == unknown
 
 
-def test_a_deactivated_account_cannot_sign_in(app: Flask, auth: AuthActions, demo_base: None) -> None:
+def test_a_deactivated_account_cannot_sign_in(
+    app: Flask, auth: AuthActions, demo_base: None
+) -> None:
     with app.app_context():
         user("handler2").active = False
         db.session.commit()
@@ -79,7 +83,9 @@ def test_repeated_failures_are_answered_429(app: Flask, auth: AuthActions, demo_
     assert auth.login("handler").status_code == 429
 
 
-def test_successful_sign_ins_do_not_use_up_the_limit(app: Flask, client: FlaskClient, demo_base: None) -> None:
+def test_successful_sign_ins_do_not_use_up_the_limit(
+    app: Flask, client: FlaskClient, demo_base: None
+) -> None:
     limit = int(app.config["RATELIMIT_LOGIN"].split()[0])
     actions = AuthActions(client)
     for _ in range(limit + 2):
@@ -88,12 +94,16 @@ def test_successful_sign_ins_do_not_use_up_the_limit(app: Flask, client: FlaskCl
 
 
 def test_sign_in_without_csrf_token_is_refused(client: FlaskClient, demo_base: None) -> None:
-    response = client.post("/staff/login", data={"username": "handler", "password": "demo-password"})
+    response = client.post(
+        "/staff/login", data={"username": "handler", "password": "demo-password"}
+    )
     assert response.status_code == 400
     assert client.get("/staff/queue").status_code == 302
 
 
-def test_sign_in_starts_a_fresh_session(client: FlaskClient, auth: AuthActions, demo_base: None) -> None:
+def test_sign_in_starts_a_fresh_session(
+    client: FlaskClient, auth: AuthActions, demo_base: None
+) -> None:
     client.get("/?lang=en")
     with client.session_transaction() as session:
         session["planted"] = "from before sign-in"
@@ -103,7 +113,9 @@ def test_sign_in_starts_a_fresh_session(client: FlaskClient, auth: AuthActions, 
         assert session["lang"] == "en"  # the language choice survives
 
 
-def test_sign_out_needs_post_and_csrf(client: FlaskClient, auth: AuthActions, demo_base: None) -> None:
+def test_sign_out_needs_post_and_csrf(
+    client: FlaskClient, auth: AuthActions, demo_base: None
+) -> None:
     auth.login("handler")
     assert client.get("/staff/logout").status_code == 405
     assert client.post("/staff/logout").status_code == 400
@@ -112,7 +124,9 @@ def test_sign_out_needs_post_and_csrf(client: FlaskClient, auth: AuthActions, de
     assert client.get("/staff/queue").status_code == 302
 
 
-def test_idle_session_is_signed_out(app: Flask, client: FlaskClient, auth: AuthActions, demo_base: None) -> None:
+def test_idle_session_is_signed_out(
+    app: Flask, client: FlaskClient, auth: AuthActions, demo_base: None
+) -> None:
     auth.login("handler")
     minutes = app.config["STAFF_IDLE_TIMEOUT_MINUTES"]
     with client.session_transaction() as session:
@@ -123,7 +137,9 @@ def test_idle_session_is_signed_out(app: Flask, client: FlaskClient, auth: AuthA
     assert client.get("/staff/queue").status_code == 302
 
 
-def test_activity_keeps_the_session(client: FlaskClient, auth: AuthActions, demo_base: None) -> None:
+def test_activity_keeps_the_session(
+    client: FlaskClient, auth: AuthActions, demo_base: None
+) -> None:
     auth.login("handler")
     with client.session_transaction() as session:
         session[IDLE_KEY] = int(time.time()) - 29 * 60
@@ -149,7 +165,9 @@ def test_password_reset_token_change_ends_existing_sessions(
         ("javascript:alert(1)", "/staff/queue"),
     ],
 )
-def test_next_only_goes_to_this_site(client: FlaskClient, demo_base: None, next_url: str, expected: str) -> None:
+def test_next_only_goes_to_this_site(
+    client: FlaskClient, demo_base: None, next_url: str, expected: str
+) -> None:
     token = csrf_token(client, "/staff/login")
     response = client.post(
         "/staff/login",

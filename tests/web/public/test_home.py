@@ -37,10 +37,14 @@ def test_unknown_language_falls_back_to_chinese(client: FlaskClient, demo_base: 
 
 def test_language_switch_link_is_on_every_page(client: FlaskClient, demo_base: None) -> None:
     assert 'href="/?lang=en"' in client.get("/").get_data(as_text=True)
-    assert 'href="/staff/login?lang=zh_CN"' in client.get("/staff/login?lang=en").get_data(as_text=True)
+    assert 'href="/staff/login?lang=zh_CN"' in client.get("/staff/login?lang=en").get_data(
+        as_text=True
+    )
 
 
-def test_retired_categories_are_not_offered(app: Flask, client: FlaskClient, demo_base: None) -> None:
+def test_retired_categories_are_not_offered(
+    app: Flask, client: FlaskClient, demo_base: None
+) -> None:
     from caseapp.models.types import utcnow
 
     with app.app_context():

@@ -31,7 +31,9 @@ def test_handler_sees_own_department_cases_only(app: Flask, handler_client: Flas
     assert "城管局的案件" not in body
 
 
-def test_intake_sees_every_open_case_nearest_deadline_first(app: Flask, intake_client: FlaskClient) -> None:
+def test_intake_sees_every_open_case_nearest_deadline_first(
+    app: Flask, intake_client: FlaskClient
+) -> None:
     with app.app_context():
         case_row(title="later-case", lead="cgj", due_in=timedelta(days=3))
         case_row(title="sooner-case", lead="zjj", due_in=timedelta(hours=2))
