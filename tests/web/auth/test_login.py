@@ -47,6 +47,7 @@ def test_failures_all_get_the_same_answer(
     assert response.status_code == 200
     if password:
         assert WRONG_ANSWER_ZH in body
+        assert "请检查以下问题" in body  # the error summary, translated too
     assert client.get("/staff/queue").status_code == 302  # still signed out
 
 
