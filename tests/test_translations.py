@@ -19,7 +19,7 @@ def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "fresh.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "--omit-header", "-o", str(pot),
+         "-k", "_l", "-k", "lazy_gettext", "--omit-header", "--ignore-dirs", ".* __pycache__", "-o", str(pot),
          "caseapp", "templates", "config.py"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
@@ -32,7 +32,8 @@ def test_every_string_in_the_code_has_a_translation(tmp_path: Path) -> None:
         catalog = read_po(fh)
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
     in_code = _extract(tmp_path)
-    assert "Case queue" in in_code and "Tell the city what needs fixing" in in_code
+    # One from Python, one from a page, one from a macro under templates/_macros/.
+    assert {"Case queue", "Tell the city what needs fixing", "There is a problem"} <= in_code
     missing = in_code - translated
     assert not missing, f"run `make translations` and translate: {sorted(missing)}"
 
