@@ -56,3 +56,97 @@ def case_row(
     db.session.add(case)
     db.session.commit()
     return case
+
+
+# --- cases made by the services, as the lifecycle makes them --------------------------------
+
+from caseapp.models.enums import NotifyBy, PetitionDecision, Satisfaction  # noqa: E402
+from caseapp.services import casework, closing, intake, supervision  # noqa: E402
+from caseapp.services.cases import NewCase, submit_case  # noqa: E402
+from caseapp.services.lifecycle import Actor  # noqa: E402
+
+
+def staff(username: str) -> Actor:
+    return Actor.staff(user(username))
+
+
+def new_case(
+    *,
+    kind: CaseKind = CaseKind.HELP,
+    category: str = "road-damage",
+    title: str = "红旗西街人行道破损",
+    description: str = "红旗西街人行道砖块松动，老人容易绊倒。",
+    now: datetime | None = None,
+    **fields: object,
+) -> Case:
+    """A case as the web form files it."""
+    values: dict[str, object] = {
+        "citizen_name": "张秀英",
+        "citizen_phone": "13812345678",
+        "notify_by": NotifyBy.SMS,
+        "consent_privacy": True,
+        "public_location": "红旗西街",
+    }
+    values.update(fields)
+    case, _key = submit_case(
+        NewCase(kind=kind, category_code=category, title=title, description=description, **values),  # type: ignore[arg-type]
+        Actor.citizen(),
+        now,
+    )
+    return case
+
+
+def case_in(
+    status: CaseStatus,
+    *,
+    kind: CaseKind = CaseKind.HELP,
+    lead: str = "zjj",
+    now: datetime | None = None,
+    leader: bool = False,
+    **fields: object,
+) -> Case:
+    """A case brought to ``status`` through the real actions (handler: ``handler``)."""
+    now = now or datetime.now(UTC)
+    tick = itertools.count()
+
+    def t() -> datetime:
+        return now + timedelta(minutes=next(tick))
+
+    case = new_case(kind=kind, now=t(), **fields)
+    if leader:
+        supervision.set_responsible_leader(
+            case, staff("supervisor"), user("leader").id, version=None, now=t()
+        )
+    if status is CaseStatus.NEW:
+        return case
+    if status is CaseStatus.REJECTED:
+        belongs = "court" if kind is CaseKind.PETITION else None
+        return intake.reject_case(
+            case, staff("intake"), "不属于受理范围", version=None, belongs_to=belongs, now=t()
+        )
+    if status is CaseStatus.WITHDRAWN:
+        return closing.withdraw_case(case, Actor.citizen(), "已自行解决", now=t())
+    intake.dispatch_case(case, staff("intake"), department(lead).id, version=None, now=t())
+    if status is CaseStatus.DISPATCHED:
+        return case
+    if status is CaseStatus.RETURNED:
+        return casework.return_case(
+            case, staff("handler"), "不属于本单位职责", version=None, now=t()
+        )
+    casework.sign_for_case(case, staff("handler"), version=None, now=t())
+    if status is CaseStatus.IN_PROGRESS:
+        return case
+    if status is CaseStatus.AWAITING_CITIZEN:
+        return casework.ask_citizen(
+            case, staff("handler"), "请提供具体位置的照片。", version=None, now=t()
+        )
+    decision = PetitionDecision.SUPPORTED if kind is CaseKind.PETITION else None
+    casework.resolve_case(
+        case, staff("handler"), "已修复。", version=None, decision=decision, now=t()
+    )
+    if status is CaseStatus.RESOLVED:
+        return case
+    assert status is CaseStatus.CLOSED
+    return closing.rate_case(
+        case, Actor.citizen(), True, Satisfaction.SATISFIED, version=None, now=t()
+    )

@@ -56,7 +56,8 @@ class Case(db.Model):
     number: Mapped[str] = mapped_column(sa.String(32), unique=True)
     number_year: Mapped[int]
     number_seq: Mapped[int]
-    # Optimistic lock: an action names the version it was shown; a stale one is refused.
+    # Optimistic lock: an action names the version it was shown; a stale one is refused,
+    # and every UPDATE checks it (version_id_col), so two concurrent writers cannot both win.
     version: Mapped[int] = mapped_column(default=1)
 
     kind: Mapped[CaseKind] = mapped_column(str_enum(CaseKind))
@@ -162,6 +163,8 @@ class Case(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Case {self.number} {self.status}>"
@@ -368,6 +371,19 @@ __all__ = [
 
 
 @sa.event.listens_for(CaseEvent, "before_update")
+def _case_events_are_not_changed(mapper: Any, connection: Any, target: CaseEvent) -> None:
+    # SQLAlchemy also calls this for rows touched only through a relationship; refuse
+    # only a real change of a column.
+    state = sa.inspect(target)
+    changed = [
+        attr.key
+        for attr in state.attrs
+        if attr.key in mapper.columns and attr.history.has_changes()
+    ]
+    if changed:
+        raise RuntimeError(f"case events are append-only; write a new event instead ({changed})")
+
+
 @sa.event.listens_for(CaseEvent, "before_delete")
-def _case_events_are_append_only(mapper: Any, connection: Any, target: CaseEvent) -> None:
-    raise RuntimeError("case events are append-only; write a new event instead")
+def _case_events_are_not_deleted(mapper: Any, connection: Any, target: CaseEvent) -> None:
+    raise RuntimeError("case events are append-only; they are never deleted")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from caseapp.models import Case, CaseAssist, CaseParticipant, Department, User
-from caseapp.models.enums import Role
+from caseapp.models.enums import CONFIDENTIAL_KINDS, Role
 
 SEES_ALL_CASES = frozenset({Role.INTAKE, Role.SUPERVISOR})
 
@@ -52,3 +52,9 @@ def staff_can_see(user: User) -> sa.ColumnElement[bool]:
 def visible_cases(user: User) -> sa.Select[tuple[Case]]:
     """``select(Case)`` limited to what ``user`` may see."""
     return sa.select(Case).where(staff_can_see(user))
+
+
+def public_cases() -> sa.Select[tuple[Case]]:
+    """Cases the public rule lets the API and public pages list (DESIGN §9): never
+    petitions or reports (举报)."""
+    return sa.select(Case).where(Case.kind.not_in(CONFIDENTIAL_KINDS))

@@ -1,0 +1,366 @@
+"""Filing a case (submit), following one, and the helpers every case action shares."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from caseapp.extensions import db
+from caseapp.models import Case, CaseFollower, CaseParticipant, Category, Department, User
+from caseapp.models.enums import (
+    CONFIDENTIAL_KINDS,
+    CaseKind,
+    CaseStatus,
+    Channel,
+    Clock,
+    EventAction,
+    NotifyBy,
+    Priority,
+)
+from caseapp.models.types import utcnow
+from caseapp.services import deadlines, lifecycle, notices
+from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
+from caseapp.services.lifecycle import Actor
+from caseapp.services.numbers import next_case_number
+from caseapp.services.validation import (
+    clean_text,
+    has_control_characters,
+    normalise_email,
+    normalise_phone,
+)
+from caseapp.workflow.deadlines import snapshot_terms
+from caseapp.workflow.lifecycle import SUBMIT_WHO
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 4000
+NAME_MAX = 80
+ADDRESS_MAX = 300
+CITIZEN_CHANNELS = frozenset({Channel.WEB, Channel.API})
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_access_key() -> tuple[str, str]:
+    """A private-link key and its stored hash."""
+    key = secrets.token_urlsafe(24)
+    return key, hash_key(key)
+
+
+def now_or(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def local_year(moment: datetime) -> int:
+    return moment.astimezone(ZoneInfo(current_app.config["CITY_TIMEZONE"])).year
+
+
+def department_by_id(department_id: int | None) -> Department:
+    department = db.session.get(Department, department_id) if department_id else None
+    if department is None or department.retired_at is not None:
+        raise ValidationFailed("no such department", {"department": "choose a department"})
+    return department
+
+
+def add_participant(case: Case, user: User | None) -> None:
+    """Let ``user`` keep seeing ``case`` (first-responsible person, past handlers)."""
+    if user is None:
+        return
+    exists = db.session.get(CaseParticipant, (case.id, user.id)) if case.id else None
+    pending = any(
+        isinstance(o, CaseParticipant) and o.case_id == case.id and o.user_id == user.id
+        for o in db.session.new
+    )
+    if exists is None and not pending:
+        db.session.add(CaseParticipant(case_id=case.id, user_id=user.id))
+
+
+@dataclass
+class NewCase:
+    """What a filing carries, from the web form, the staff intake form or the API."""
+
+    kind: CaseKind
+    category_code: str
+    title: str
+    description: str
+    channel: Channel = Channel.WEB
+    priority: Priority = Priority.NORMAL
+    address: str = ""
+    public_location: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    citizen_name: str = ""
+    citizen_phone: str = ""
+    citizen_email: str = ""
+    citizen_postal_address: str = ""
+    notify_by: NotifyBy = NotifyBy.NONE
+    consent_privacy: bool = False
+    consent_public: bool = False
+    anonymous: bool = False
+    answers: dict[str, Any] = field(default_factory=dict)
+    language: str = "zh_CN"
+    received_at: datetime | None = None  # staff: the day a letter arrived
+
+
+def _validate(
+    new: NewCase, category: Category | None, staff: bool, now: datetime
+) -> dict[str, Any]:
+    """Every reason the filing is refused, by field; and the cleaned values."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if category is None or category.retired_at is not None:
+        errors["category"] = "choose a category"
+    title = clean_text(new.title)
+    if not title:
+        errors["title"] = "required"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"at most {TITLE_MAX} characters"
+    elif has_control_characters(title) or "\n" in title:
+        errors["title"] = "contains characters that are not allowed"
+    description = clean_text(new.description)
+    if not description:
+        errors["description"] = "required"
+    elif len(description) > DESCRIPTION_MAX:
+        errors["description"] = f"at most {DESCRIPTION_MAX} characters"
+    elif has_control_characters(description):
+        errors["description"] = "contains characters that are not allowed"
+    for name, limit in (("address", ADDRESS_MAX), ("public_location", 120)):
+        value = clean_text(getattr(new, name))
+        if len(value) > limit or has_control_characters(value):
+            errors[name] = f"at most {limit} characters, no control characters"
+        clean[name] = value
+    if new.latitude is not None and not -90 <= new.latitude <= 90:
+        errors["latitude"] = "between -90 and 90"
+    if new.longitude is not None and not -180 <= new.longitude <= 180:
+        errors["longitude"] = "between -180 and 180"
+    if (new.latitude is None) != (new.longitude is None):
+        errors["longitude" if new.longitude is None else "latitude"] = "give both or neither"
+
+    anonymous = new.anonymous and category is not None and category.anonymous_allowed
+    if new.anonymous and not anonymous:
+        errors["anonymous"] = "this category does not take anonymous requests"
+    name = clean_text(new.citizen_name)
+    if not anonymous and not name:
+        errors["citizen_name"] = "required"
+    elif len(name) > NAME_MAX or has_control_characters(name):
+        errors["citizen_name"] = f"at most {NAME_MAX} characters"
+    phone = ""
+    if new.citizen_phone.strip():
+        phone = normalise_phone(new.citizen_phone, mobile_only=not staff) or ""
+        if not phone:
+            errors["citizen_phone"] = (
+                "not a valid Chinese phone number" if staff else "not a valid Chinese mobile number"
+            )
+    postal = clean_text(new.citizen_postal_address)
+    if len(postal) > ADDRESS_MAX or has_control_characters(postal):
+        errors["citizen_postal_address"] = f"at most {ADDRESS_MAX} characters"
+    if not anonymous and not new.citizen_phone.strip() and "citizen_phone" not in errors:
+        if not staff:
+            errors["citizen_phone"] = "required"
+        elif not postal:
+            errors["citizen_phone"] = "give a phone number or a postal address"
+    email = ""
+    if new.citizen_email.strip():
+        email = normalise_email(new.citizen_email) or ""
+        if not email:
+            errors["citizen_email"] = "not a valid email address"
+    if new.notify_by is NotifyBy.SMS and not (phone and phone.startswith("1")):
+        errors.setdefault("notify_by", "SMS needs a mobile number")
+    if new.notify_by is NotifyBy.EMAIL and not email:
+        errors.setdefault("notify_by", "email needs an email address")
+    if not staff and not new.consent_privacy:
+        errors["consent_privacy"] = "required"
+    received_at = new.received_at or now
+    if received_at.tzinfo is None:
+        errors["received_at"] = "needs a time zone"
+    elif received_at > now:
+        errors["received_at"] = "cannot be in the future"
+    elif new.received_at is not None and not staff:
+        errors["received_at"] = "only staff set the date received"
+    if staff and new.channel in CITIZEN_CHANNELS:
+        errors["channel"] = "staff file for window, phone, letter or visit"
+    if errors:
+        raise ValidationFailed("the request was not filed", errors)
+    clean.update(
+        title=title,
+        description=description,
+        anonymous=anonymous,
+        name="" if anonymous else name,
+        phone=phone,
+        email=email,
+        postal=postal,
+        received_at=received_at,
+    )
+    return clean
+
+
+def submit_case(new: NewCase, actor: Actor, now: datetime | None = None) -> tuple[Case, str]:
+    """File a case; return it and the private link's key (shown once, stored hashed)."""
+    case, key = file_case(new, actor, now)
+    lifecycle.commit()
+    return case, key
+
+
+def file_case(new: NewCase, actor: Actor, now: datetime | None = None) -> tuple[Case, str]:
+    """``submit_case`` without the commit, for actions that file a case as part of theirs."""
+    now = now_or(now)
+    staff = actor.kind == "staff"
+    if not lifecycle.capacities_without_case(actor) & SUBMIT_WHO:
+        raise NotAllowed("only intake clerks and supervisors file cases for citizens")
+    channel = Channel.API if actor.kind == "api" else new.channel
+    if actor.kind == "citizen" and channel is not Channel.WEB:
+        channel = Channel.WEB
+    category = db.session.scalar(
+        sa.select(Category).where(Category.service_code == new.category_code)
+    )
+    clean = _validate(new, category, staff, now)
+    assert category is not None
+    key, key_hash = new_access_key()
+    number, seq = next_case_number(local_year(clean["received_at"]))
+    case = Case(
+        number=number,
+        number_year=local_year(clean["received_at"]),
+        number_seq=seq,
+        kind=new.kind,
+        category=category,
+        priority=new.priority,
+        channel=channel,
+        status=CaseStatus.NEW,
+        language=new.language if new.language in ("zh_CN", "en") else "zh_CN",
+        title=clean["title"],
+        description=clean["description"],
+        address=clean["address"],
+        public_location=clean["public_location"],
+        latitude=new.latitude,
+        longitude=new.longitude,
+        answers=dict(new.answers),
+        anonymous=clean["anonymous"],
+        citizen_name=clean["name"],
+        citizen_phone=clean["phone"],
+        citizen_email=clean["email"],
+        citizen_postal_address=clean["postal"],
+        notify_by=new.notify_by,
+        consent_privacy_at=now if new.consent_privacy else None,
+        consent_public=new.consent_public,
+        identity_confidential=new.kind in CONFIDENTIAL_KINDS,
+        access_key_hash=key_hash,
+        created_by_id=actor.user.id if staff and actor.user else None,
+        first_responsible_id=actor.user.id if staff and actor.user else None,
+        received_at=clean["received_at"],
+        created_at=now,
+        updated_at=now,
+        policy_terms=snapshot_terms(category.policy.terms),
+        repeat_of_final=new.kind is CaseKind.PETITION
+        and _finished_before(category, clean["phone"]),
+    )
+    db.session.add(case)
+    math = deadlines.deadline_math()
+    deadlines.start_clock(case, Clock.ACCEPT, case.received_at, math)
+    deadlines.refresh_summary(case)
+    db.session.flush()
+    if staff:
+        add_participant(case, actor.user)
+    event = lifecycle.record_event(
+        case,
+        EventAction.SUBMIT,
+        actor,
+        now,
+        to_status=CaseStatus.NEW,
+        data={"channel": str(channel), "repeat_of_final": case.repeat_of_final},
+    )
+    db.session.flush()
+    accept_by = case.next_deadline_at.isoformat() if case.next_deadline_at else ""
+    notices.notify_citizens(case, event, "receipt", {"accept_by": accept_by})
+    return case, key
+
+
+def _finished_before(category: Category, phone: str) -> bool:
+    """Whether this citizen has a petition in this category that finished re-review."""
+    if not phone:
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(Case.id).where(
+                Case.kind == CaseKind.PETITION,
+                Case.category_id == category.id,
+                Case.citizen_phone == phone,
+                Case.review_level >= 2,
+                Case.status.in_((CaseStatus.RESOLVED, CaseStatus.CLOSED)),
+            )
+        )
+    )
+
+
+def case_by_number(number: str) -> Case:
+    case = db.session.scalar(sa.select(Case).where(Case.number == number))
+    if case is None:
+        raise NotFound(f"no case {number}")
+    return case
+
+
+def case_by_access_key(key: str) -> tuple[Case, CaseFollower | None]:
+    """The case a private link opens, and the follower it belongs to (None: the filer)."""
+    digest = hash_key(key)
+    case = db.session.scalar(sa.select(Case).where(Case.access_key_hash == digest))
+    if case is not None:
+        return case, None
+    follower = db.session.scalar(
+        sa.select(CaseFollower).where(CaseFollower.access_key_hash == digest)
+    )
+    if follower is None:
+        raise NotFound("no case for that link")
+    return follower.case, follower
+
+
+def follow_case(
+    case: Case,
+    name: str,
+    phone: str,
+    email: str = "",
+    notify_by: NotifyBy = NotifyBy.SMS,
+    language: str = "zh_CN",
+    now: datetime | None = None,
+) -> str:
+    """A further citizen follows an open case instead of filing it again; returns their
+    private-link key."""
+    now = now_or(now)
+    errors: dict[str, str] = {}
+    clean_phone = normalise_phone(phone, mobile_only=True) if phone else ""
+    if not clean_phone:
+        errors["citizen_phone"] = "not a valid Chinese mobile number"
+    clean_email = normalise_email(email) if email else ""
+    if email and not clean_email:
+        errors["citizen_email"] = "not a valid email address"
+    if not clean_text(name) or len(clean_text(name)) > NAME_MAX:
+        errors["citizen_name"] = "required"
+    if errors:
+        raise ValidationFailed("not followed", errors)
+    key, key_hash = new_access_key()
+    actor = Actor.citizen()
+
+    def effects() -> None:
+        case.followers.append(
+            CaseFollower(
+                name=clean_text(name),
+                phone=clean_phone or "",
+                email=clean_email or "",
+                notify_by=notify_by,
+                language=language,
+                access_key_hash=key_hash,
+                created_at=now,
+            )
+        )
+
+    lifecycle.apply_action(
+        case, EventAction.FOLLOW, actor, now, expected_version=None, effects=effects
+    )
+    lifecycle.commit()
+    return key

@@ -1,0 +1,556 @@
+"""Casework in the departments: forward, reassign, return, sign for, ask the citizen,
+resolve, record contact, extensions and notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from caseapp.models import Case, CaseRequest, User
+from caseapp.models.enums import (
+    CaseKind,
+    CaseStatus,
+    Clock,
+    EventAction,
+    PetitionDecision,
+    PolicyTerm,
+    RequestKind,
+    RequestStatus,
+    TimeUnit,
+)
+from caseapp.services import deadlines, lifecycle, notices
+from caseapp.services.cases import add_participant, department_by_id, now_or
+from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.intake import _handler_in, _text
+from caseapp.services.lifecycle import Actor
+from caseapp.services.validation import clean_text
+from caseapp.workflow.deadlines import Period
+from caseapp.workflow.lifecycle import Capacity
+
+CONTACT_METHODS = ("call", "sms", "visit")
+
+
+def _stop_first_response(case: Case, now: datetime) -> None:
+    deadlines.stop_clock(case, Clock.FIRST_RESPONSE, now)
+
+
+def _leave_department(case: Case, now: datetime) -> None:
+    """The department gives the case up: its running department clocks stop."""
+    add_participant(case, case.handler)
+    deadlines.stop_clock(case, Clock.SIGN, now)
+    _stop_first_response(case, now)
+    case.handler_id = None
+
+
+def forward_case(
+    case: Case,
+    actor: Actor,
+    department_id: int,
+    *,
+    version: int | None,
+    now: datetime | None = None,
+) -> Case:
+    """The holding department's lead sends the case on to one of its child departments
+    (second-level dispatch, e.g. district → street office)."""
+    now = now_or(now)
+    child = department_by_id(department_id)
+    if child.parent_id != case.lead_department_id:
+        raise ValidationFailed(
+            "not a child department", {"department": "choose one of your departments"}
+        )
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        _leave_department(case, now)
+        case.lead_department_id = child.id
+        deadlines.start_clock(case, Clock.SIGN, now, math)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.FORWARD,
+        actor,
+        now,
+        expected_version=version,
+        data={"department": child.code},
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def reassign_case(
+    case: Case,
+    actor: Actor,
+    department_id: int,
+    reason: str,
+    *,
+    version: int | None,
+    now: datetime | None = None,
+) -> Case:
+    """A supervisor moves the case to another department."""
+    now = now_or(now)
+    reason = _text(reason, "reason")
+    department = department_by_id(department_id)
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        if case.paused_at is not None:
+            _end_pause(case, now, math)
+        _leave_department(case, now)
+        case.lead_department_id = department.id
+        case.assists = [a for a in case.assists if a.department_id != department.id]
+        deadlines.start_clock(case, Clock.SIGN, now, math)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.REASSIGN,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=reason,
+        data={"department": department.code},
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def _last_dispatch_at(case: Case) -> datetime:
+    """When the case last reached its current department (the latest sign clock's start)."""
+    runs = [row for row in case.clocks if row.clock is Clock.SIGN]
+    if not runs:
+        raise NotAllowed("the case was never dispatched")
+    return max(row.started_at for row in runs)
+
+
+def within_return_window(case: Case, now: datetime) -> bool:
+    """Whether a direct return is still allowed (2 working days of its dispatch, by policy)."""
+    math = deadlines.deadline_math()
+    period = deadlines.case_period(case, PolicyTerm.RETURN_WINDOW)
+    return now < math.due_at(_last_dispatch_at(case), period)
+
+
+def _returned_effects(case: Case, now: datetime) -> None:
+    _leave_department(case, now)
+    case.lead_department_id = None
+    case.assists = []
+
+
+def return_case(
+    case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """Send a misrouted case back to intake, within the return window of its dispatch."""
+    now = now_or(now)
+    reason = _text(reason, "reason")
+    lifecycle.check_action(case, EventAction.RETURN, actor, version)
+    if not within_return_window(case, now):
+        raise NotAllowed("the return window has passed; request a return instead")
+    lifecycle.apply_action(
+        case,
+        EventAction.RETURN,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=reason,
+        effects=lambda: _returned_effects(case, now),
+    )
+    lifecycle.commit()
+    return case
+
+
+def request_return(
+    case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
+) -> CaseRequest:
+    """After the return window, ask a supervisor to approve a return."""
+    now = now_or(now)
+    reason = _text(reason, "reason")
+    lifecycle.check_action(case, EventAction.REQUEST_RETURN, actor, version)
+    if within_return_window(case, now):
+        raise NotAllowed("still within the return window; return it directly")
+    if lifecycle.pending_request(case, RequestKind.RETURN):
+        raise NotAllowed("a return request is already waiting")
+    request = CaseRequest(
+        kind=RequestKind.RETURN,
+        case_status=case.status,
+        reason=reason,
+        requested_by_id=actor.user.id if actor.user else None,
+        requested_at=now,
+    )
+    lifecycle.apply_action(
+        case,
+        EventAction.REQUEST_RETURN,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=reason,
+        effects=lambda: case.requests.append(request),
+    )
+    lifecycle.commit()
+    return request
+
+
+def decide_return(
+    case: Case,
+    actor: Actor,
+    approve: bool,
+    note: str = "",
+    *,
+    version: int | None,
+    now: datetime | None = None,
+) -> Case:
+    """A supervisor approves (→ returned) or denies a late return."""
+    now = now_or(now)
+    request = lifecycle.pending_request(case, RequestKind.RETURN)
+    if request is None:
+        raise NotAllowed("no return request is waiting")
+
+    def effects() -> None:
+        request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+        request.decided_by_id = actor.user.id if actor.user else None
+        request.decided_at = now
+        request.decision_note = note
+        if approve:
+            _returned_effects(case, now)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.DECIDE_RETURN,
+        actor,
+        now,
+        expected_version=version,
+        to_status=CaseStatus.RETURNED if approve else case.status,
+        internal_text=note,
+        data={"approved": approve, "request_id": request.id},
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def sign_for_case(
+    case: Case,
+    actor: Actor,
+    *,
+    version: int | None,
+    handler_id: int | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Take the case on (签收): a handler for themself, or the lead naming a handler."""
+    now = now_or(now)
+    _rule, capacities = lifecycle.check_action(case, EventAction.SIGN_FOR, actor, version)
+    assert actor.user is not None and case.lead_department_id is not None
+    if handler_id is not None and handler_id != actor.user.id:
+        if Capacity.LEAD_LEAD not in capacities:
+            raise NotAllowed("only the department's lead names another handler")
+        handler: User | None = _handler_in(case.lead_department_id, handler_id)
+    elif Capacity.LEAD_HANDLER in capacities:
+        handler = actor.user
+    elif case.handler_id is not None:
+        handler = case.handler  # the lead signs for the handler named at dispatch
+    else:
+        raise ValidationFailed("name a handler", {"handler": "choose a handler"})
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        case.handler_id = handler.id if handler else None
+        add_participant(case, handler)
+        deadlines.stop_clock(case, Clock.SIGN, now)
+        deadlines.start_clock(case, Clock.FIRST_RESPONSE, now, math)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.SIGN_FOR,
+        actor,
+        now,
+        expected_version=version,
+        data={"handler": handler.username if handler else None},
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def ask_citizen(
+    case: Case, actor: Actor, question: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """Ask the citizen for more (待补充): the clocks pause until the reply or the window."""
+    now = now_or(now)
+    question = _text(question, "question")
+    math = deadlines.deadline_math()
+    asked_from = case.status
+
+    def effects() -> None:
+        _stop_first_response(case, now)
+        case.status_before_pause = asked_from
+        deadlines.pause_all(case, now)
+        case.paused_at = now
+        deadlines.start_clock(case, Clock.REPLY_WINDOW, now, math)
+
+    outcome = lifecycle.apply_action(
+        case,
+        EventAction.ASK_CITIZEN,
+        actor,
+        now,
+        expected_version=version,
+        public_text=question,
+        effects=effects,
+    )
+    notices.notify_citizens(case, outcome.event, "question", {"question": question})
+    lifecycle.commit()
+    return case
+
+
+def _end_pause(case: Case, now: datetime, math: deadlines.DeadlineMath) -> None:
+    deadlines.stop_clock(case, Clock.REPLY_WINDOW, now)
+    deadlines.resume_all(case, now, math)
+    case.paused_at = None
+
+
+def citizen_replies(
+    case: Case, actor: Actor, reply: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """The citizen's answer (or staff recording one taken by phone): the clocks resume."""
+    return _resume(case, actor, EventAction.CITIZEN_REPLIES, _text(reply, "reply"), version, now)
+
+
+def reply_window_passes(case: Case, now: datetime | None = None) -> Case:
+    """The sweep: no reply within the window; the clocks resume."""
+    return _resume(case, Actor.system(), EventAction.REPLY_WINDOW_PASSES, "", None, now)
+
+
+def _resume(
+    case: Case,
+    actor: Actor,
+    action: EventAction,
+    reply: str,
+    version: int | None,
+    now: datetime | None,
+) -> Case:
+    now = now_or(now)
+    back_to = case.status_before_pause or CaseStatus.IN_PROGRESS
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        _end_pause(case, now, math)
+        case.status_before_pause = None
+
+    lifecycle.apply_action(
+        case,
+        action,
+        actor,
+        now,
+        expected_version=version,
+        to_status=back_to,
+        public_text=reply,
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def resolve_case(
+    case: Case,
+    actor: Actor,
+    answer: str,
+    *,
+    version: int | None,
+    decision: PetitionDecision | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Give the answer (办结); a petition's answer is a written decision."""
+    now = now_or(now)
+    answer = _text(answer, "answer")
+    if case.kind is CaseKind.PETITION and decision is None:
+        raise ValidationFailed("a petition needs a decision", {"decision": "choose a decision"})
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        deadlines.stop_clock(case, Clock.RESOLVE, now)
+        _stop_first_response(case, now)
+        case.resolved_at = now
+        case.public_answer = answer
+        case.decision = decision if case.kind is CaseKind.PETITION else None
+        deadlines.start_clock(case, Clock.FEEDBACK, now, math)
+
+    outcome = lifecycle.apply_action(
+        case,
+        EventAction.RESOLVE,
+        actor,
+        now,
+        expected_version=version,
+        public_text=answer,
+        data={"decision": str(decision)} if decision else {},
+        effects=effects,
+    )
+    notices.notify_citizens(case, outcome.event, "answer", {"answer": answer})
+    lifecycle.commit()
+    return case
+
+
+def record_contact(
+    case: Case,
+    actor: Actor,
+    method: str,
+    note: str = "",
+    *,
+    version: int | None,
+    now: datetime | None = None,
+) -> Case:
+    """The handler's first contact with the citizen (call, SMS, visit)."""
+    now = now_or(now)
+    if method not in CONTACT_METHODS:
+        raise ValidationFailed(
+            "how was the citizen contacted?", {"method": "choose call, sms or visit"}
+        )
+    lifecycle.apply_action(
+        case,
+        EventAction.RECORD_CONTACT,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=clean_text(note)[:4000] or method,
+        data={"method": method},
+        effects=lambda: _stop_first_response(case, now),
+    )
+    lifecycle.commit()
+    return case
+
+
+def extension_room(case: Case) -> tuple[Period, int]:
+    """The cap's period and how much of it this resolve period has used."""
+    cap = deadlines.case_period(case, PolicyTerm.EXTENSION_CAP)
+    runs = deadlines.running(case, Clock.RESOLVE)
+    used = runs[0].extended_by if runs else 0
+    return cap, used
+
+
+def request_extension(
+    case: Case,
+    actor: Actor,
+    days: int,
+    reason: str,
+    *,
+    version: int | None,
+    now: datetime | None = None,
+) -> CaseRequest:
+    """Ask for more time before the resolve deadline, within the policy's cap."""
+    now = now_or(now)
+    reason = _text(reason, "reason")
+    lifecycle.check_action(case, EventAction.REQUEST_EXTENSION, actor, version)
+    runs = deadlines.running(case, Clock.RESOLVE)
+    if not runs:
+        raise NotAllowed("the resolve clock is not running")
+    if runs[0].paused_at is None and now >= runs[0].due_at:
+        raise NotAllowed("an extension must be asked for before the deadline")
+    if lifecycle.pending_request(case, RequestKind.EXTENSION):
+        raise NotAllowed("an extension request is already waiting")
+    cap, used = extension_room(case)
+    if days < 1 or used + days > cap.value:
+        raise ValidationFailed(
+            "over the cap", {"days": f"between 1 and {cap.value - used} {cap.unit}"}
+        )
+    request = CaseRequest(
+        kind=RequestKind.EXTENSION,
+        case_status=case.status,
+        reason=reason,
+        days=days,
+        requested_by_id=actor.user.id if actor.user else None,
+        requested_at=now,
+    )
+    lifecycle.apply_action(
+        case,
+        EventAction.REQUEST_EXTENSION,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=reason,
+        data={"days": days, "unit": str(cap.unit)},
+        effects=lambda: case.requests.append(request),
+    )
+    lifecycle.commit()
+    return request
+
+
+def decide_extension(
+    case: Case,
+    actor: Actor,
+    approve: bool,
+    note: str = "",
+    *,
+    version: int | None,
+    now: datetime | None = None,
+) -> Case:
+    """Approve (the resolve deadline moves) or deny the waiting extension request."""
+    now = now_or(now)
+    request = lifecycle.pending_request(case, RequestKind.EXTENSION)
+    if request is None:
+        raise NotAllowed("no extension request is waiting")
+    cap, _used = extension_room(case)
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+        request.decided_by_id = actor.user.id if actor.user else None
+        request.decided_at = now
+        request.decision_note = note
+        if approve:
+            for row in deadlines.running(case, Clock.RESOLVE):
+                deadlines.extend_clock(row, Period(TimeUnit(cap.unit), request.days or 0), math)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.DECIDE_EXTENSION,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=note,
+        data={"approved": approve, "days": request.days},
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def add_note(
+    case: Case,
+    actor: Actor,
+    text: str,
+    *,
+    public: bool = False,
+    version: int | None,
+    now: datetime | None = None,
+) -> Case:
+    """An internal note, or a public reply the citizen sees (never edited later)."""
+    now = now_or(now)
+    text = _text(text, "text")
+
+    def effects() -> None:
+        if public:
+            _stop_first_response(case, now)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.NOTE,
+        actor,
+        now,
+        expected_version=version,
+        public_text=text if public else "",
+        internal_text="" if public else text,
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def add_information(case: Case, actor: Actor, text: str, now: datetime | None = None) -> Case:
+    """The citizen adds information to an open case."""
+    now = now_or(now)
+    lifecycle.apply_action(
+        case,
+        EventAction.ADD_INFORMATION,
+        actor,
+        now,
+        expected_version=None,
+        public_text=_text(text, "text"),
+    )
+    lifecycle.commit()
+    return case

@@ -1,0 +1,105 @@
+"""Running a case's clocks (DESIGN §4) on its CaseClock rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from caseapp.extensions import db
+from caseapp.models import CalendarOverride, Case, CaseClock
+from caseapp.models.enums import Clock, PolicyTerm, TimeUnit
+from caseapp.workflow.calendar import WorkingCalendar
+from caseapp.workflow.deadlines import DeadlineMath, Period, period_for
+
+
+def load_calendar() -> WorkingCalendar:
+    """The working calendar with the admin's overrides as they are now."""
+    overrides = db.session.execute(sa.select(CalendarOverride.day, CalendarOverride.kind)).all()
+    return WorkingCalendar(overrides={day: kind for day, kind in overrides})
+
+
+def deadline_math() -> DeadlineMath:
+    """Calendar and zone for this city."""
+    return DeadlineMath(load_calendar(), ZoneInfo(current_app.config["CITY_TIMEZONE"]))
+
+
+def case_period(case: Case, term: PolicyTerm) -> Period:
+    """The period the case's copied policy gives for ``term``."""
+    return period_for(case.policy_terms, term, case.kind, case.priority)
+
+
+def running(case: Case, clock: Clock | None = None) -> list[CaseClock]:
+    """The case's clocks that have not stopped (of one kind, when given)."""
+    return [
+        row
+        for row in case.clocks
+        if row.stopped_at is None and (clock is None or row.clock is clock)
+    ]
+
+
+def start_clock(
+    case: Case,
+    clock: Clock,
+    now: datetime,
+    math: DeadlineMath,
+    period: Period | None = None,
+) -> CaseClock:
+    """Start a fresh run of ``clock`` (stopping a run of it still going)."""
+    stop_clock(case, clock, now)
+    period = period or case_period(case, PolicyTerm(clock.value))
+    row = CaseClock(
+        clock=clock,
+        started_at=now,
+        due_at=math.due_at(now, period),
+        unit=period.unit.value,
+        length=period.value,
+        extended_by=0,
+        escalation_level=0,
+        department_id=case.lead_department_id,
+    )
+    case.clocks.append(row)
+    return row
+
+
+def stop_clock(case: Case, clock: Clock, now: datetime) -> None:
+    for row in running(case, clock):
+        row.stopped_at = now
+
+
+def stop_all(case: Case, now: datetime) -> None:
+    for row in running(case):
+        row.stopped_at = now
+
+
+def pause_all(case: Case, now: datetime) -> None:
+    """Stop the running clocks' time while the case waits for the citizen."""
+    for row in running(case):
+        if row.paused_at is None:
+            row.paused_at = now
+
+
+def resume_all(case: Case, now: datetime, math: DeadlineMath) -> None:
+    """Resume paused clocks, moving each deadline by the paused days (or hours)."""
+    for row in running(case):
+        if row.paused_at is None:
+            continue
+        row.due_at = math.after_pause(row.due_at, TimeUnit(row.unit), row.paused_at, now)
+        row.paused_at = None
+        row.escalation_level = 0  # a new deadline starts a new escalation episode
+
+
+def extend_clock(row: CaseClock, extension: Period, math: DeadlineMath) -> None:
+    """Move a running clock's deadline later (an approved extension)."""
+    row.due_at = math.extended(row.due_at, extension)
+    row.extended_by += extension.value
+    row.escalation_level = 0
+
+
+def refresh_summary(case: Case) -> None:
+    """Keep ``next_deadline_at`` and ``escalation_level`` in step with the clocks."""
+    active = [row for row in running(case) if row.paused_at is None]
+    case.next_deadline_at = min((row.due_at for row in active), default=None)
+    case.escalation_level = max((row.escalation_level for row in active), default=0)

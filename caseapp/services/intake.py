@@ -1,0 +1,266 @@
+"""Intake (受理): answer directly, reject, reinstate, merge, dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from caseapp.extensions import db
+from caseapp.models import Case, CaseAssist, CaseFollower, User
+from caseapp.models.enums import (
+    CaseKind,
+    CaseStatus,
+    Clock,
+    CloseReason,
+    EventAction,
+    Role,
+)
+from caseapp.services import deadlines, ledgers, lifecycle, notices
+from caseapp.services.cases import add_participant, department_by_id, now_or
+from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.lifecycle import Actor
+from caseapp.services.validation import clean_text
+
+# Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).
+PETITION_CHANNELS = ("court", "arbitration", "administrative_review", "discipline_inspection")
+
+
+def _text(value: str, field: str, limit: int = 4000) -> str:
+    text = clean_text(value)
+    if not text:
+        raise ValidationFailed(f"{field} is required", {field: "required"})
+    if len(text) > limit:
+        raise ValidationFailed(f"{field} is too long", {field: f"at most {limit} characters"})
+    return text
+
+
+def _first_responsible(case: Case, actor: Actor) -> None:
+    """The intake clerk who first acts on a web filing becomes first-responsible."""
+    if (
+        case.first_responsible_id is None
+        and actor.user is not None
+        and actor.user.has_role(Role.INTAKE)
+    ):
+        case.first_responsible_id = actor.user.id
+        add_participant(case, actor.user)
+
+
+def answer_directly(
+    case: Case, actor: Actor, answer: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """Answer a consultation, praise or simple matter at intake (→ resolved)."""
+    now = now_or(now)
+    answer = _text(answer, "answer")
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        deadlines.stop_all(case, now)
+        case.resolved_at = now
+        case.public_answer = answer
+        deadlines.start_clock(case, Clock.FEEDBACK, now, math)
+        _first_responsible(case, actor)
+
+    outcome = lifecycle.apply_action(
+        case,
+        EventAction.ANSWER_DIRECTLY,
+        actor,
+        now,
+        expected_version=version,
+        public_text=answer,
+        effects=effects,
+    )
+    notices.notify_citizens(case, outcome.event, "answer", {"answer": answer})
+    lifecycle.commit()
+    return case
+
+
+def reject_case(
+    case: Case,
+    actor: Actor,
+    reason: str,
+    *,
+    version: int | None,
+    belongs_to: str | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Refuse to accept (不予受理) with a public reason; for a petition, name the channel
+    it belongs to (court, arbitration, administrative review, discipline inspection)."""
+    now = now_or(now)
+    reason = _text(reason, "reason")
+    if case.kind is CaseKind.PETITION and belongs_to not in PETITION_CHANNELS:
+        raise ValidationFailed("name the channel", {"belongs_to": "choose where it belongs"})
+
+    def effects() -> None:
+        deadlines.stop_all(case, now)
+        _first_responsible(case, actor)
+
+    outcome = lifecycle.apply_action(
+        case,
+        EventAction.REJECT,
+        actor,
+        now,
+        expected_version=version,
+        public_text=reason,
+        data={"belongs_to": belongs_to} if belongs_to else {},
+        effects=effects,
+    )
+    notices.notify_citizens(case, outcome.event, "rejection", {"reason": reason})
+    lifecycle.commit()
+    return case
+
+
+def reinstate_case(
+    case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """A supervisor takes back a wrong rejection: the case is new again."""
+    now = now_or(now)
+    reason = _text(reason, "reason")
+    math = deadlines.deadline_math()
+    lifecycle.apply_action(
+        case,
+        EventAction.REINSTATE,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=reason,
+        effects=lambda: deadlines.start_clock(case, Clock.ACCEPT, now, math),
+    )
+    lifecycle.commit()
+    return case
+
+
+def merge_case(
+    case: Case, actor: Actor, into: Case, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """Close ``case`` as a duplicate of ``into``: its citizen follows ``into`` and its
+    ledger links move there."""
+    now = now_or(now)
+    if into.id == case.id or into.status not in (
+        CaseStatus.NEW,
+        CaseStatus.DISPATCHED,
+        CaseStatus.RETURNED,
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.AWAITING_CITIZEN,
+    ):
+        raise ValidationFailed("merge into an open case", {"duplicate_of": "choose an open case"})
+
+    def effects() -> None:
+        deadlines.stop_all(case, now)
+        case.close_reason = CloseReason.MERGED
+        case.closed_at = now
+        case.duplicate_of_id = into.id
+        if case.citizen_phone or case.citizen_email:
+            into.followers.append(
+                CaseFollower(
+                    source_case_id=case.id,
+                    name=case.citizen_name,
+                    phone=case.citizen_phone,
+                    email=case.citizen_email,
+                    notify_by=case.notify_by,
+                    language=case.language,
+                    access_key_hash=case.access_key_hash,
+                    created_at=now,
+                )
+            )
+        _first_responsible(case, actor)
+
+    outcome = lifecycle.apply_action(
+        case,
+        EventAction.MERGE,
+        actor,
+        now,
+        expected_version=version,
+        data={"duplicate_of": into.number},
+        effects=effects,
+    )
+    lifecycle.record_event(
+        into,
+        EventAction.FOLLOW,
+        actor,
+        now,
+        internal_text=f"merged from {case.number}",
+        data={"merged_from": case.number},
+    )
+    ledgers.move_links(case, into, now, actor.user.id if actor.user else None)
+    notices.notify_citizens(case, outcome.event, "closing", {"merged_into": into.number})
+    lifecycle.commit()
+    return case
+
+
+def _handler_in(department_id: int, handler_id: int | None) -> User | None:
+    if handler_id is None:
+        return None
+    handler = db.session.get(User, handler_id)
+    if (
+        handler is None
+        or not handler.active
+        or handler.department_id != department_id
+        or not handler.has_role(Role.HANDLER)
+    ):
+        raise ValidationFailed(
+            "not a handler of that department", {"handler": "choose a handler of the department"}
+        )
+    return handler
+
+
+def dispatch_case(
+    case: Case,
+    actor: Actor,
+    department_id: int,
+    *,
+    version: int | None,
+    assisting_ids: Iterable[int] = (),
+    handler_id: int | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Send the case to a lead department, with assisting departments (协办) and
+    optionally a handler. The first dispatch is the acceptance (受理)."""
+    now = now_or(now)
+    department = department_by_id(department_id)
+    assisting = [department_by_id(i) for i in dict.fromkeys(assisting_ids) if i != department.id]
+    handler = _handler_in(department.id, handler_id)
+    if case.repeat_of_final:
+        raise NotAllowed("this matter finished re-review and is not accepted again")
+    first = case.accepted_at is None
+    math = deadlines.deadline_math()
+
+    def effects() -> None:
+        case.lead_department_id = department.id
+        case.handler_id = handler.id if handler else None
+        case.assists = [CaseAssist(department_id=d.id, added_at=now) for d in assisting]
+        deadlines.stop_clock(case, Clock.ACCEPT, now)
+        if first:
+            case.accepted_at = now
+            deadlines.start_clock(case, Clock.RESOLVE, now, math)
+        deadlines.start_clock(case, Clock.SIGN, now, math)
+        _first_responsible(case, actor)
+
+    outcome = lifecycle.apply_action(
+        case,
+        EventAction.DISPATCH,
+        actor,
+        now,
+        expected_version=version,
+        data={
+            "department": department.code,
+            "assisting": [d.code for d in assisting],
+            "handler": handler.username if handler else None,
+            "acceptance": first,
+        },
+        effects=effects,
+    )
+    if first:
+        ledgers.on_case_accepted(case, now, actor.user.id if actor.user else None)
+        notices.notify_citizens(
+            case,
+            outcome.event,
+            "acceptance",
+            {"department": department.name_zh, "resolve_by": _resolve_due(case)},
+        )
+    lifecycle.commit()
+    return case
+
+
+def _resolve_due(case: Case) -> str:
+    rows = deadlines.running(case, Clock.RESOLVE)
+    return rows[0].due_at.isoformat() if rows else ""

@@ -1,0 +1,217 @@
+"""Applying the lifecycle table: the one place a case's status is set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from caseapp.extensions import db
+from caseapp.models import Case, CaseEvent, CaseRequest, User
+from caseapp.models.enums import CaseStatus, EventAction, RequestStatus
+from caseapp.services.deadlines import refresh_summary
+from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
+from caseapp.workflow import lifecycle
+from caseapp.workflow.lifecycle import Capacity, CaseFacts, StaffFacts
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member, the citizen (through the private link), the system, or
+    an API client filing for a citizen."""
+
+    kind: str  # "staff", "citizen", "system", "api"
+    user: User | None = None
+    # For a citizen: which follower acts (None: the original filer).
+    follower_id: int | None = None
+
+    @classmethod
+    def staff(cls, user: User) -> Actor:
+        return cls("staff", user)
+
+    @classmethod
+    def citizen(cls, follower_id: int | None = None) -> Actor:
+        return cls("citizen", None, follower_id)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls("system")
+
+    @classmethod
+    def api(cls) -> Actor:
+        return cls("api")
+
+
+def capacities_of(actor: Actor, case: Case) -> frozenset[Capacity]:
+    """The capacities in which ``actor`` may act on ``case``."""
+    if actor.kind in ("citizen", "api"):
+        return frozenset({Capacity.CITIZEN})
+    if actor.kind == "system":
+        return frozenset({Capacity.SYSTEM})
+    assert actor.user is not None
+    user = actor.user
+    staff = StaffFacts(user.id, user.roles, user.department_id)
+    facts = CaseFacts(
+        lead_department_id=case.lead_department_id,
+        assisting_department_ids=frozenset(a.department_id for a in case.assists),
+        responsible_leader_id=case.responsible_leader_id,
+    )
+    return lifecycle.staff_capacities(staff, facts)
+
+
+def capacities_without_case(actor: Actor) -> frozenset[Capacity]:
+    """Capacities that do not depend on a case (for filing a new one)."""
+    if actor.kind in ("citizen", "api"):
+        return frozenset({Capacity.CITIZEN})
+    if actor.kind == "system" or actor.user is None:
+        return frozenset({Capacity.SYSTEM})
+    user = actor.user
+    return lifecycle.staff_capacities(
+        StaffFacts(user.id, user.roles, user.department_id), CaseFacts(None, frozenset(), None)
+    )
+
+
+@dataclass
+class Outcome:
+    """What ``apply_action`` did."""
+
+    event: CaseEvent
+    from_status: CaseStatus
+    to_status: CaseStatus
+    capacities: frozenset[Capacity] = field(default_factory=frozenset)
+
+
+def check_action(
+    case: Case,
+    action: EventAction,
+    actor: Actor,
+    expected_version: int | None,
+) -> tuple[lifecycle.Rule, frozenset[Capacity]]:
+    """Refuse an action the table does not allow this actor now, or on a stale version."""
+    capacities = capacities_of(actor, case)
+    rule = lifecycle.find_rule(action, case.status, case.kind, capacities)
+    if rule is None:
+        raise NotAllowed(
+            f"{action} is not allowed on {case.number} ({case.status}) for {actor.kind}"
+        )
+    if expected_version is not None and expected_version != case.version:
+        raise StaleVersion(f"{case.number} is at version {case.version}, not {expected_version}")
+    return rule, capacities
+
+
+def apply_action(
+    case: Case,
+    action: EventAction,
+    actor: Actor,
+    now: datetime,
+    *,
+    expected_version: int | None,
+    to_status: CaseStatus | None = None,
+    public_text: str = "",
+    internal_text: str = "",
+    data: dict[str, Any] | None = None,
+    effects: Callable[[], None] | None = None,
+) -> Outcome:
+    """Check the actor's right and the version, set the status, run the action's
+    ``effects`` (clocks, assignments), cancel requests that no longer apply, and write
+    the one event. The caller commits (see ``commit``)."""
+    rule, capacities = check_action(case, action, actor, expected_version)
+    for required in rule.requires:
+        if required in ("public_text", "text") and not (public_text or internal_text).strip():
+            raise ValidationFailed(f"{action} needs a text", {"text": "required"})
+    try:
+        target = lifecycle.target_status(rule, case.status, to_status)
+    except lifecycle.NoSuchTransition as exc:
+        raise NotAllowed(str(exc)) from exc
+    from_status = case.status
+    with db.session.no_autoflush:
+        case.status = target
+        if effects is not None:
+            effects()
+        if target is not from_status:
+            _cancel_requests_left_behind(case, from_status, actor, now)
+        refresh_summary(case)
+        case.updated_at = now
+        event = record_event(
+            case,
+            action,
+            actor,
+            now,
+            from_status=from_status,
+            to_status=target,
+            public_text=public_text,
+            internal_text=internal_text,
+            data=data,
+        )
+    return Outcome(event, from_status, target, capacities)
+
+
+def record_event(
+    case: Case,
+    action: EventAction,
+    actor: Actor,
+    now: datetime,
+    *,
+    from_status: CaseStatus | None = None,
+    to_status: CaseStatus | None = None,
+    public_text: str = "",
+    internal_text: str = "",
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Append an event with the snapshot of what is in force now."""
+    event = CaseEvent(
+        case=case,
+        at=now,
+        action=action,
+        actor_id=actor.user.id if actor.user else None,
+        actor_kind=actor.kind,
+        from_status=from_status,
+        to_status=to_status,
+        public=bool(public_text),
+        public_text=public_text,
+        internal_text=internal_text,
+        data=data or {},
+        department_id=case.lead_department_id,
+        handler_id=case.handler_id,
+        category_id=case.category_id,
+        deadline_at=case.next_deadline_at,
+        case_version=case.version,
+    )
+    db.session.add(event)
+    return event
+
+
+def _cancel_requests_left_behind(
+    case: Case, from_status: CaseStatus, actor: Actor, now: datetime
+) -> None:
+    """Pending requests made in a status the case has left are cancelled, with an event."""
+    for request in case.requests:
+        if request.status is RequestStatus.PENDING and request.case_status is from_status:
+            request.status = RequestStatus.CANCELLED
+            request.decided_at = now
+            request.decision_note = "cancelled: the case left the status it was made in"
+            record_event(
+                case,
+                EventAction.CANCEL_REQUEST,
+                actor,
+                now,
+                data={"request_id": request.id, "kind": str(request.kind)},
+            )
+
+
+def pending_request(case: Case, kind: Any) -> CaseRequest | None:
+    return next(
+        (r for r in case.requests if r.kind is kind and r.status is RequestStatus.PENDING), None
+    )
+
+
+def commit() -> None:
+    """Commit the action's transaction; a concurrent change of the case is a StaleVersion."""
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise StaleVersion("the case was changed by someone else") from exc

@@ -1,0 +1,153 @@
+"""Supervision (督办) and the actions around a case that change no status: urge, the
+responsible leader and case plan, legacy marking and ledger links, revealing contact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from caseapp.extensions import db
+from caseapp.models import Case, LedgerItem, User
+from caseapp.models.enums import EventAction, Role
+from caseapp.services import deadlines, ledgers, lifecycle
+from caseapp.services.cases import now_or
+from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.intake import _text
+from caseapp.services.lifecycle import Actor
+from caseapp.workflow.deadlines import LEVEL_SUPERVISED
+from caseapp.workflow.lifecycle import Capacity
+
+
+def urge_case(
+    case: Case, actor: Actor, text: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """督办: a supervisor or the responsible leader presses on the case (level 3)."""
+    now = now_or(now)
+    text = _text(text, "text")
+
+    def effects() -> None:
+        for row in deadlines.running(case):
+            row.escalation_level = LEVEL_SUPERVISED
+
+    lifecycle.apply_action(
+        case,
+        EventAction.URGE,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=text,
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def set_responsible_leader(
+    case: Case, actor: Actor, leader_id: int, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """Name the leader responsible for the case (包联领导)."""
+    now = now_or(now)
+    leader = db.session.get(User, leader_id)
+    if leader is None or not leader.active or not leader.has_role(Role.LEADER):
+        raise ValidationFailed("not a leader", {"leader": "choose a responsible leader"})
+
+    def effects() -> None:
+        case.responsible_leader_id = leader.id
+
+    lifecycle.apply_action(
+        case,
+        EventAction.SET_LEADER,
+        actor,
+        now,
+        expected_version=version,
+        data={"leader": leader.username},
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def set_case_plan(
+    case: Case, actor: Actor, plan: str, *, version: int | None, now: datetime | None = None
+) -> Case:
+    """Write the case plan (一案一策)."""
+    now = now_or(now)
+    plan = _text(plan, "plan")
+
+    def effects() -> None:
+        case.case_plan = plan
+
+    lifecycle.apply_action(
+        case,
+        EventAction.SET_CASE_PLAN,
+        actor,
+        now,
+        expected_version=version,
+        internal_text=plan,
+        effects=effects,
+    )
+    lifecycle.commit()
+    return case
+
+
+def mark_legacy(
+    case: Case, actor: Actor, *, version: int | None, now: datetime | None = None
+) -> LedgerItem:
+    """Mark a case legacy (历史遗留): it gets an item in the legacy ledger."""
+    now = now_or(now)
+    lifecycle.apply_action(case, EventAction.MARK_LEGACY, actor, now, expected_version=version)
+    item = ledgers.mark_legacy(case, now, actor.user.id if actor.user else None)
+    lifecycle.commit()
+    return item
+
+
+def link_ledger_item(
+    case: Case, actor: Actor, item_id: int, *, version: int | None, now: datetime | None = None
+) -> LedgerItem:
+    """Link the case to an item of a ledger."""
+    now = now_or(now)
+    item = db.session.get(LedgerItem, item_id)
+    if item is None:
+        raise ValidationFailed("no such item", {"item": "choose a ledger item"})
+    lifecycle.apply_action(
+        case,
+        EventAction.LINK_LEDGER_ITEM,
+        actor,
+        now,
+        expected_version=version,
+        data={"item_id": item.id, "ledger_id": item.ledger_id},
+    )
+    ledgers.link_case(item, case, now, actor.user.id if actor.user else None)
+    lifecycle.commit()
+    return item
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str
+    email: str
+    postal_address: str
+
+
+def may_see_identity(case: Case, capacities: frozenset[Capacity]) -> bool:
+    """For reports and petitions the citizen's identity is hidden from the handling
+    departments; intake and supervisors may reveal it (DESIGN §8)."""
+    if capacities & {Capacity.INTAKE, Capacity.SUPERVISOR}:
+        return True
+    return not case.identity_confidential and bool(
+        capacities & {Capacity.LEAD_HANDLER, Capacity.LEAD_LEAD}
+    )
+
+
+def reveal_contact(case: Case, actor: Actor, now: datetime | None = None) -> Contact:
+    """Show the citizen's name and contact; every reveal is an event."""
+    now = now_or(now)
+    capacities = lifecycle.capacities_of(actor, case)
+    if not may_see_identity(case, capacities):
+        raise NotAllowed("the citizen's identity is confidential for this case")
+    lifecycle.apply_action(case, EventAction.REVEAL_CONTACT, actor, now, expected_version=None)
+    lifecycle.commit()
+    return Contact(
+        case.citizen_name, case.citizen_phone, case.citizen_email, case.citizen_postal_address
+    )
