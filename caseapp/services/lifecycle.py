@@ -91,14 +91,16 @@ def check_action(
     expected_version: int | None,
 ) -> tuple[lifecycle.Rule, frozenset[Capacity]]:
     """Refuse an action the table does not allow this actor now, or on a stale version."""
+    # The version first: someone acting on what they saw gets "it changed, reload"
+    # rather than a refusal that only the change explains.
+    if expected_version is not None and expected_version != case.version:
+        raise StaleVersion(f"{case.number} is at version {case.version}, not {expected_version}")
     capacities = capacities_of(actor, case)
     rule = lifecycle.find_rule(action, case.status, case.kind, capacities)
     if rule is None:
         raise NotAllowed(
             f"{action} is not allowed on {case.number} ({case.status}) for {actor.kind}"
         )
-    if expected_version is not None and expected_version != case.version:
-        raise StaleVersion(f"{case.number} is at version {case.version}, not {expected_version}")
     return rule, capacities
 
 
@@ -146,6 +148,8 @@ def apply_action(
             internal_text=internal_text,
             data=data,
         )
+    # Write now: the UPDATE checks the version, so a concurrent change shows here.
+    _flush_or_stale()
     return Outcome(event, from_status, target, capacities)
 
 
@@ -206,6 +210,14 @@ def pending_request(case: Case, kind: Any) -> CaseRequest | None:
     return next(
         (r for r in case.requests if r.kind is kind and r.status is RequestStatus.PENDING), None
     )
+
+
+def _flush_or_stale() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise StaleVersion("the case was changed by someone else") from exc
 
 
 def commit() -> None:
