@@ -52,9 +52,16 @@ def create_user_command(
 def demo_load_command() -> None:
     """Load the demo city (idempotent: what exists is left as it is)."""
     from caseapp.demo.base import load_base
+    from caseapp.demo.city import load_city
+
+    def progress(message: str) -> None:
+        click.echo(f"  {message}")
 
     click.echo("loading the demo base …")
-    load_base(progress=lambda message: click.echo(f"  {message}"))
+    load_base(progress=progress)
+    click.echo("loading the demo city (cases and ledgers, dated from today) …")
+    if not load_city(progress=progress):
+        click.echo("  already loaded; nothing added")
     click.echo("demo data loaded; demo accounts use the password 'demo-password'")
 
 
