@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session
@@ -39,6 +39,17 @@ def local_datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str
     return format_datetime(value, fmt)
 
 
+def local_deadline(value: datetime | None) -> str:
+    """A deadline in the city's zone; one at midnight reads as 24:00 of the day before,
+    the last day on which the work is on time (DESIGN §4)."""
+    if value is None:
+        return ""
+    local = value.astimezone(city_timezone())
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(
         app,
@@ -46,6 +57,7 @@ def init_app(app: Flask) -> None:
         default_timezone=app.config["CITY_TIMEZONE"],
     )
     app.jinja_env.filters["local_dt"] = local_datetime
+    app.jinja_env.filters["deadline"] = local_deadline
 
     from caseapp.labels import kind_label, status_label
 

@@ -15,7 +15,7 @@ from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.intake import _text
 from caseapp.services.lifecycle import Actor
 from caseapp.workflow.deadlines import LEVEL_SUPERVISED
-from caseapp.workflow.lifecycle import Capacity
+from caseapp.workflow.visibility import may_see_identity
 
 
 def urge_case(
@@ -128,16 +128,6 @@ class Contact:
     phone: str
     email: str
     postal_address: str
-
-
-def may_see_identity(case: Case, capacities: frozenset[Capacity]) -> bool:
-    """For reports and petitions the citizen's identity is hidden from the handling
-    departments; intake and supervisors may reveal it (DESIGN §8)."""
-    if capacities & {Capacity.INTAKE, Capacity.SUPERVISOR}:
-        return True
-    return not case.identity_confidential and bool(
-        capacities & {Capacity.LEAD_HANDLER, Capacity.LEAD_LEAD}
-    )
 
 
 def reveal_contact(case: Case, actor: Actor, now: datetime | None = None) -> Contact:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 
 from caseapp.models import Case, CaseAssist, CaseParticipant, Department, User
 from caseapp.models.enums import CONFIDENTIAL_KINDS, Role
+from caseapp.workflow.lifecycle import Capacity
 
 SEES_ALL_CASES = frozenset({Role.INTAKE, Role.SUPERVISOR})
 
@@ -58,3 +59,16 @@ def public_cases() -> sa.Select[tuple[Case]]:
     """Cases the public rule lets the API and public pages list (DESIGN §9): never
     petitions or reports (举报)."""
     return sa.select(Case).where(Case.kind.not_in(CONFIDENTIAL_KINDS))
+
+
+def may_see_identity(case: Case, capacities: frozenset[Capacity]) -> bool:
+    """Whether someone acting on ``case`` in ``capacities`` may see who filed it.
+
+    For reports and petitions the citizen's identity is hidden from the handling
+    departments; intake and supervisors may always reveal it (DESIGN §8).
+    """
+    if capacities & {Capacity.INTAKE, Capacity.SUPERVISOR}:
+        return True
+    return not case.identity_confidential and bool(
+        capacities & {Capacity.LEAD_HANDLER, Capacity.LEAD_LEAD}
+    )

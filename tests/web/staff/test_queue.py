@@ -47,3 +47,20 @@ def test_admin_alone_sees_no_case(app: Flask, admin_client: FlaskClient) -> None
     with app.app_context():
         case_row(title="someone-elses-case")
     assert "someone-elses-case" not in admin_client.get("/staff/queue").get_data(as_text=True)
+
+
+def test_a_midnight_deadline_reads_as_24_00_of_the_day_before(
+    app: Flask, intake_client: FlaskClient
+) -> None:
+    from datetime import UTC, datetime
+
+    from caseapp.extensions import db
+
+    with app.app_context():
+        case = case_row(title="deadline-case")
+        case.next_deadline_at = datetime(
+            2026, 11, 27, 16, 0, tzinfo=UTC
+        )  # 00:00 on 28 Nov in Shanghai
+        db.session.commit()
+    body = intake_client.get("/staff/queue").get_data(as_text=True)
+    assert "2026-11-27 24:00" in body
