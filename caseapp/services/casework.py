@@ -90,6 +90,8 @@ def reassign_case(
     now = now_or(now)
     reason = _text(reason, "reason")
     department = department_by_id(department_id)
+    if department.id == case.lead_department_id:
+        raise ValidationFailed("it is there already", {"department": "choose another department"})
     math = deadlines.deadline_math()
 
     def effects() -> None:
@@ -197,11 +199,12 @@ def decide_return(
     version: int | None,
     now: datetime | None = None,
 ) -> Case:
-    """A supervisor approves (→ returned) or denies a late return."""
+    """A supervisor approves (→ returned) or denies a late return, with a note."""
     now = now_or(now)
     request = lifecycle.pending_request(case, RequestKind.RETURN)
     if request is None:
         raise NotAllowed("no return request is waiting")
+    note = _text(note, "note")
 
     def effects() -> None:
         request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED

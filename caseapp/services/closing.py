@@ -53,6 +53,15 @@ def _close(case: Case, reason: CloseReason, now: datetime) -> None:
     case.closed_at = now
 
 
+def handling_departments(case: Case) -> set[int]:
+    """The departments that worked the case: lead and assisting, now and before."""
+    departments = {a.department_id for a in case.assists}
+    departments |= {row.department_id for row in case.clocks if row.department_id is not None}
+    if case.lead_department_id is not None:
+        departments.add(case.lead_department_id)
+    return departments
+
+
 def rate_case(
     case: Case,
     actor: Actor,
@@ -68,6 +77,8 @@ def rate_case(
     now = now_or(now)
     if actor.kind == "citizen" and actor.follower_id is not None:
         raise NotAllowed("the citizen who filed the case rates it")
+    if actor.user is not None and actor.user.department_id in handling_departments(case):
+        raise NotAllowed("the handling department never records the follow-up rating")
     comment = clean_text(comment)[:1000]
     unsatisfied = satisfaction is Satisfaction.UNSATISFIED
     needs_approval = unsatisfied and case.reopen_count >= MAX_REDOS_WITHOUT_APPROVAL
@@ -314,8 +325,8 @@ def exclude_rating(
     """甄别: a supervisor leaves an unjustified rating out of the scorecards."""
     now = now_or(now)
     reason = _text(reason, "reason")
-    if case.rating_satisfaction is None:
-        raise NotAllowed("the case has no rating to exclude")
+    if case.rating_satisfaction is not Satisfaction.UNSATISFIED:
+        raise NotAllowed("only an unsatisfied rating can be excluded (甄别)")
     if case.rating_excluded:
         raise NotAllowed("the rating is already excluded")
 

@@ -76,6 +76,9 @@ def link_case(item: LedgerItem, case: Case, now: datetime, actor_id: int | None)
         item_event(
             item, "in_progress", now, actor_id, to_status=LedgerItemStatus.IN_PROGRESS, case=case
         )
+    if case.status is CaseStatus.CLOSED:
+        # A case linked after its close counts as closed already.
+        on_case_closed(case, now, actor_id)
 
 
 def mark_legacy(case: Case, now: datetime, actor_id: int | None) -> LedgerItem:

@@ -146,7 +146,12 @@ RULES: tuple[Rule, ...] = (
         UNCHANGED,
         {INTAKE, SUPERVISOR},
     ),
-    _rule(A.REVEAL_CONTACT, ALL_STATUSES, UNCHANGED, {INTAKE, SUPERVISOR, LEAD_HANDLER, LEAD_LEAD}),
+    _rule(
+        A.REVEAL_CONTACT,
+        ALL_STATUSES,
+        UNCHANGED,
+        {INTAKE, SUPERVISOR, LEAD_HANDLER, LEAD_LEAD, LEADER},
+    ),
     _rule(A.FOLLOW, OPEN - {S.RESOLVED}, UNCHANGED, {CITIZEN}),
     _rule(
         A.EXCLUDE_RATING,

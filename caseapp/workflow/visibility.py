@@ -65,10 +65,11 @@ def may_see_identity(case: Case, capacities: frozenset[Capacity]) -> bool:
     """Whether someone acting on ``case`` in ``capacities`` may see who filed it.
 
     For reports and petitions the citizen's identity is hidden from the handling
-    departments; intake and supervisors may always reveal it (DESIGN §8).
+    departments (and the responsible leader); intake and supervisors may always reveal
+    it (DESIGN §8).
     """
     if capacities & {Capacity.INTAKE, Capacity.SUPERVISOR}:
         return True
     return not case.identity_confidential and bool(
-        capacities & {Capacity.LEAD_HANDLER, Capacity.LEAD_LEAD}
+        capacities & {Capacity.LEAD_HANDLER, Capacity.LEAD_LEAD, Capacity.LEADER}
     )

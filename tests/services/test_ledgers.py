@@ -128,3 +128,10 @@ def test_an_unsatisfied_rating_is_a_redo_not_a_write_off() -> None:
     _rate(case, Satisfaction.UNSATISFIED)
     assert case.status is CaseStatus.IN_PROGRESS and case.reopen_count == 1
     assert item.status is LedgerItemStatus.IN_PROGRESS
+
+
+@pytest.mark.usefixtures("legacy_ledger")
+def test_marking_an_already_closed_case_legacy_writes_its_item_off() -> None:
+    case = case_in(CaseStatus.CLOSED)
+    item = supervision.mark_legacy(case, staff("supervisor"), version=None)
+    assert item.status is LedgerItemStatus.WRITTEN_OFF
