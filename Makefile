@@ -44,7 +44,7 @@ lint: install-test
 
 # Re-extract the strings, merge them into the catalogues and compile them.
 translations: install-test
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
 		--omit-header --ignore-dirs ".* __pycache__" --project caseapp -o caseapp/translations/messages.pot caseapp templates config.py
 	$(BIN)/pybabel update -i caseapp/translations/messages.pot -d caseapp/translations --no-wrap
 	$(BIN)/pybabel compile -d caseapp/translations --statistics

@@ -93,6 +93,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per 5 minutes")
     RATELIMIT_PUBLIC_FORM = os.environ.get("RATELIMIT_PUBLIC_FORM", "20 per hour")
+    RATELIMIT_TRACK = os.environ.get("RATELIMIT_TRACK", "10 per 10 minutes")
+    RATELIMIT_PRIVATE_LINK = os.environ.get("RATELIMIT_PRIVATE_LINK", "30 per minute")
 
     # --- uploads ------------------------------------------------------------------------
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))

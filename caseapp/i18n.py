@@ -59,7 +59,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_datetime
     app.jinja_env.filters["deadline"] = local_deadline
 
-    from caseapp.labels import kind_label, status_label
+    from caseapp.labels import event_label, kind_label, status_label
 
     @app.context_processor
     def language_context() -> dict[str, object]:
@@ -71,4 +71,5 @@ def init_app(app: Flask) -> None:
             "city_name": city,
             "status_label": status_label,
             "kind_label": kind_label,
+            "event_label": event_label,
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from caseapp.models.enums import CaseKind, CaseStatus, Channel, Role
+from caseapp.models.enums import CaseKind, CaseStatus, Channel, EventAction, Role
 
 STATUS_LABELS = {
     CaseStatus.NEW: _l("Awaiting acceptance"),
@@ -45,6 +45,52 @@ ROLE_LABELS = {
     Role.LEADER: _l("Responsible leader"),
     Role.ADMIN: _l("Administrator"),
 }
+
+
+A = EventAction
+EVENT_LABELS = {
+    A.SUBMIT: _l("Request received"),
+    A.ANSWER_DIRECTLY: _l("Answered"),
+    A.REJECT: _l("Not accepted"),
+    A.REINSTATE: _l("Accepted for handling again"),
+    A.MERGE: _l("Joined with a request about the same matter"),
+    A.DISPATCH: _l("Accepted and sent to the responsible department"),
+    A.FORWARD: _l("Sent on to the department that handles it"),
+    A.REASSIGN: _l("Moved to another department"),
+    A.RETURN: _l("Returned to intake"),
+    A.REQUEST_RETURN: _l("Return requested"),
+    A.DECIDE_RETURN: _l("Return decided"),
+    A.SIGN_FOR: _l("The department is working on it"),
+    A.ASK_CITIZEN: _l("We asked you a question"),
+    A.CITIZEN_REPLIES: _l("Your answer"),
+    A.REPLY_WINDOW_PASSES: _l("No answer came in time; work went on"),
+    A.RESOLVE: _l("Answered"),
+    A.RATE: _l("Rated"),
+    A.FEEDBACK_WINDOW_PASSES: _l("Closed without a rating"),
+    A.REOPEN: _l("Reopened"),
+    A.WITHDRAW: _l("Withdrawn"),
+    A.REQUEST_REVIEW: _l("Review requested"),
+    A.NOTE: _l("Reply"),
+    A.ADD_INFORMATION: _l("Information added"),
+    A.RECORD_CONTACT: _l("Contact recorded"),
+    A.REQUEST_EXTENSION: _l("Extension requested"),
+    A.DECIDE_EXTENSION: _l("Deadline extended or kept"),
+    A.URGE: _l("Urged by a supervisor"),
+    A.SET_LEADER: _l("Responsible leader named"),
+    A.SET_CASE_PLAN: _l("Case plan set"),
+    A.MARK_LEGACY: _l("Marked as a legacy issue"),
+    A.LINK_LEDGER_ITEM: _l("Linked to a ledger item"),
+    A.REVEAL_CONTACT: _l("Contact details viewed"),
+    A.FOLLOW: _l("Someone else follows this request"),
+    A.EXCLUDE_RATING: _l("Rating left out of the scorecards"),
+    A.ESCALATE: _l("Escalated"),
+    A.CANCEL_REQUEST: _l("Request cancelled"),
+    A.DECIDE_REDO: _l("Decision on working it again"),
+}
+
+
+def event_label(action: EventAction) -> str:
+    return str(EVENT_LABELS[action])
 
 
 def status_label(status: CaseStatus) -> str:

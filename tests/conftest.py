@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test that used the app: no rows, no rate-limit counters left."""
+    """After each test that used the app: no rows, no rate-limit counters, no uploads."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -73,6 +74,9 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.remove()
         empty_tables(db.engine)
         limiter.reset()
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    for child in upload_dir.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "fresh.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "--omit-header", "--ignore-dirs", ".* __pycache__", "-o", str(pot),
+         "-k", "_l", "-k", "lazy_gettext", "-k", "N_", "--omit-header", "--ignore-dirs", ".* __pycache__", "-o", str(pot),
          "caseapp", "templates", "config.py"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip

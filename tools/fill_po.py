@@ -21,7 +21,7 @@ def main(po_path: str, json_path: str) -> int:
         if message.id in translations:
             message.string = translations[message.id]
             message.flags.discard("fuzzy")
-        elif not message.string:
+        elif not message.string or message.fuzzy:
             missing.append(message.id)
     with open(po_path, "wb") as fh:
         write_po(fh, catalog, width=100, omit_header=False, sort_output=True)

@@ -47,8 +47,9 @@ class Case(db.Model):
         ),
         sa.Index("ix_cases_handler_status_deadline", "handler_id", "status", "next_deadline_at"),
         sa.Index("ix_cases_next_deadline_at", "next_deadline_at"),
-        sa.Index("ix_cases_category_status", "category_id", "status"),
-        sa.Index("ix_cases_received_at", "received_at"),
+        # Public statistics filter on kind (never petitions or reports) as well.
+        sa.Index("ix_cases_category_status_kind", "category_id", "status", "kind"),
+        sa.Index("ix_cases_received_at_kind", "received_at", "kind"),
         sa.UniqueConstraint("number_year", "number_seq", name="uq_cases_number_year_seq"),
     )
 

@@ -29,6 +29,18 @@ OPEN_STATUSES = frozenset(
 )
 
 
+# Open and still being worked: not yet answered (resolved cases wait for their rating).
+WORKED_STATUSES = frozenset(
+    {
+        CaseStatus.NEW,
+        CaseStatus.DISPATCHED,
+        CaseStatus.RETURNED,
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.AWAITING_CITIZEN,
+    }
+)
+
+
 class CloseReason(enum.StrEnum):
     RATED = "rated"
     NO_RATING = "no_rating"

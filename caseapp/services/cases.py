@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,8 +28,10 @@ from caseapp.models.enums import (
 )
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines, lifecycle, notices
+from caseapp.services.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from caseapp.services.lifecycle import Actor
+from caseapp.services.messages import N_
 from caseapp.services.numbers import next_case_number
 from caseapp.services.validation import (
     clean_text,
@@ -66,7 +70,7 @@ def local_year(moment: datetime) -> int:
 def department_by_id(department_id: int | None) -> Department:
     department = db.session.get(Department, department_id) if department_id else None
     if department is None or department.retired_at is not None:
-        raise ValidationFailed("no such department", {"department": "choose a department"})
+        raise ValidationFailed("no such department", {"department": N_("Choose a department.")})
     return department
 
 
@@ -108,6 +112,7 @@ class NewCase:
     answers: dict[str, Any] = field(default_factory=dict)
     language: str = "zh_CN"
     received_at: datetime | None = None  # staff: the day a letter arrived
+    district_department_id: int | None = None
 
 
 def _validate(
@@ -117,76 +122,87 @@ def _validate(
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     if category is None or category.retired_at is not None:
-        errors["category"] = "choose a category"
+        errors["category"] = N_("Choose a category.")
     title = clean_text(new.title)
     if not title:
-        errors["title"] = "required"
+        errors["title"] = N_("This field is required.")
     elif len(title) > TITLE_MAX:
-        errors["title"] = f"at most {TITLE_MAX} characters"
+        errors["title"] = N_("At most 200 characters.")
     elif has_control_characters(title) or "\n" in title:
-        errors["title"] = "contains characters that are not allowed"
+        errors["title"] = N_("Contains characters that are not allowed.")
     description = clean_text(new.description)
     if not description:
-        errors["description"] = "required"
+        errors["description"] = N_("This field is required.")
     elif len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"at most {DESCRIPTION_MAX} characters"
+        errors["description"] = N_("At most 4,000 characters.")
     elif has_control_characters(description):
-        errors["description"] = "contains characters that are not allowed"
+        errors["description"] = N_("Contains characters that are not allowed.")
     for name, limit in (("address", ADDRESS_MAX), ("public_location", 120)):
         value = clean_text(getattr(new, name))
         if len(value) > limit or has_control_characters(value):
-            errors[name] = f"at most {limit} characters, no control characters"
+            errors[name] = N_("Too long, or contains characters that are not allowed.")
         clean[name] = value
     if new.latitude is not None and not -90 <= new.latitude <= 90:
-        errors["latitude"] = "between -90 and 90"
+        errors["latitude"] = N_("Latitude is between -90 and 90.")
     if new.longitude is not None and not -180 <= new.longitude <= 180:
-        errors["longitude"] = "between -180 and 180"
+        errors["longitude"] = N_("Longitude is between -180 and 180.")
     if (new.latitude is None) != (new.longitude is None):
-        errors["longitude" if new.longitude is None else "latitude"] = "give both or neither"
+        errors["longitude" if new.longitude is None else "latitude"] = N_(
+            "Give both latitude and longitude, or neither."
+        )
 
     anonymous = new.anonymous and category is not None and category.anonymous_allowed
     if new.anonymous and not anonymous:
-        errors["anonymous"] = "this category does not take anonymous requests"
+        errors["anonymous"] = N_("This category does not take anonymous requests.")
     name = clean_text(new.citizen_name)
     if not anonymous and not name:
-        errors["citizen_name"] = "required"
+        errors["citizen_name"] = N_("This field is required.")
     elif len(name) > NAME_MAX or has_control_characters(name):
-        errors["citizen_name"] = f"at most {NAME_MAX} characters"
+        errors["citizen_name"] = N_("At most 80 characters.")
     phone = ""
     if new.citizen_phone.strip():
         phone = normalise_phone(new.citizen_phone, mobile_only=not staff) or ""
         if not phone:
             errors["citizen_phone"] = (
-                "not a valid Chinese phone number" if staff else "not a valid Chinese mobile number"
+                N_("Not a valid Chinese phone number.")
+                if staff
+                else N_("Not a valid Chinese mobile number (11 digits, starting with 1).")
             )
     postal = clean_text(new.citizen_postal_address)
     if len(postal) > ADDRESS_MAX or has_control_characters(postal):
-        errors["citizen_postal_address"] = f"at most {ADDRESS_MAX} characters"
+        errors["citizen_postal_address"] = N_("At most 300 characters.")
     if not anonymous and not new.citizen_phone.strip() and "citizen_phone" not in errors:
         if not staff:
-            errors["citizen_phone"] = "required"
+            errors["citizen_phone"] = N_("This field is required.")
         elif not postal:
-            errors["citizen_phone"] = "give a phone number or a postal address"
+            errors["citizen_phone"] = N_("Give a phone number or a postal address.")
     email = ""
     if new.citizen_email.strip():
         email = normalise_email(new.citizen_email) or ""
         if not email:
-            errors["citizen_email"] = "not a valid email address"
+            errors["citizen_email"] = N_("Not a valid email address.")
     if new.notify_by is NotifyBy.SMS and not (phone and phone.startswith("1")):
-        errors.setdefault("notify_by", "SMS needs a mobile number")
+        errors.setdefault("notify_by", N_("SMS notices need a mobile number."))
     if new.notify_by is NotifyBy.EMAIL and not email:
-        errors.setdefault("notify_by", "email needs an email address")
+        errors.setdefault("notify_by", N_("Email notices need an email address."))
     if not staff and not new.consent_privacy:
-        errors["consent_privacy"] = "required"
+        errors["consent_privacy"] = N_("Please agree to the privacy notice.")
     received_at = new.received_at or now
     if received_at.tzinfo is None:
-        errors["received_at"] = "needs a time zone"
+        errors["received_at"] = N_("Give the date received with its time zone.")
     elif received_at > now:
-        errors["received_at"] = "cannot be in the future"
+        errors["received_at"] = N_("The date received cannot be in the future.")
     elif new.received_at is not None and not staff:
-        errors["received_at"] = "only staff set the date received"
+        errors["received_at"] = N_("Only staff set the date received.")
+    district_id = new.district_department_id
+    if district_id is not None:
+        district = db.session.get(Department, district_id)
+        if district is None or district.retired_at is not None:
+            errors["district"] = N_("Choose a district from the list.")
     if staff and new.channel in CITIZEN_CHANNELS:
-        errors["channel"] = "staff file for window, phone, letter or visit"
+        errors["channel"] = N_(
+            "Staff file requests received at the window, by phone, by letter or on a visit."
+        )
     if errors:
         raise ValidationFailed("the request was not filed", errors)
     clean.update(
@@ -198,14 +214,40 @@ def _validate(
         email=email,
         postal=postal,
         received_at=received_at,
+        district_id=district_id,
     )
     return clean
 
 
-def submit_case(new: NewCase, actor: Actor, now: datetime | None = None) -> tuple[Case, str]:
-    """File a case; return it and the private link's key (shown once, stored hashed)."""
-    case, key = file_case(new, actor, now)
-    lifecycle.commit()
+def submit_case(
+    new: NewCase,
+    actor: Actor,
+    now: datetime | None = None,
+    files: Sequence[CheckedFile] = (),
+) -> tuple[Case, str]:
+    """File a case with its checked attachments; return it and the private link's key
+    (shown once, stored hashed). Nothing is kept if any part fails."""
+    now = now_or(now)
+    written: list[Path] = []
+    try:
+        case, key = file_case(new, actor, now)
+        if files:
+            written = store_files(files, current_app.config["UPLOAD_DIR"])
+            attach_files(
+                case,
+                files,
+                # Photos may show faces and homes: never public by default, whatever the
+                # consent to show the request's text.
+                public=False,
+                uploaded_by_id=actor.user.id if actor.user else None,
+                event_id=None,
+                now=now,
+            )
+        lifecycle.commit()
+    except Exception:
+        db.session.rollback()
+        remove_files(written)
+        raise
     return case, key
 
 
@@ -335,12 +377,14 @@ def follow_case(
     errors: dict[str, str] = {}
     clean_phone = normalise_phone(phone, mobile_only=True) if phone else ""
     if not clean_phone:
-        errors["citizen_phone"] = "not a valid Chinese mobile number"
+        errors["citizen_phone"] = N_(
+            "Not a valid Chinese mobile number (11 digits, starting with 1)."
+        )
     clean_email = normalise_email(email) if email else ""
     if email and not clean_email:
-        errors["citizen_email"] = "not a valid email address"
+        errors["citizen_email"] = N_("Not a valid email address.")
     if not clean_text(name) or len(clean_text(name)) > NAME_MAX:
-        errors["citizen_name"] = "required"
+        errors["citizen_name"] = N_("This field is required.")
     if errors:
         raise ValidationFailed("not followed", errors)
     key, key_hash = new_access_key()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of the errors a service raises on purpose."""
 
-    def __init__(self, message: str = "", field_errors: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str = "", field_errors: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         # Reasons tied to a form field, so a view can show them beside it.

@@ -8,8 +8,8 @@ from datetime import datetime
 from caseapp.extensions import db
 from caseapp.models import Case, CaseAssist, CaseFollower, User
 from caseapp.models.enums import (
+    WORKED_STATUSES,
     CaseKind,
-    CaseStatus,
     Clock,
     CloseReason,
     EventAction,
@@ -135,13 +135,7 @@ def merge_case(
     """Close ``case`` as a duplicate of ``into``: its citizen follows ``into`` and its
     ledger links move there."""
     now = now_or(now)
-    if into.id == case.id or into.status not in (
-        CaseStatus.NEW,
-        CaseStatus.DISPATCHED,
-        CaseStatus.RETURNED,
-        CaseStatus.IN_PROGRESS,
-        CaseStatus.AWAITING_CITIZEN,
-    ):
+    if into.id == case.id or into.status not in WORKED_STATUSES:
         raise ValidationFailed("merge into an open case", {"duplicate_of": "choose an open case"})
 
     def effects() -> None:

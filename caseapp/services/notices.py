@@ -13,6 +13,8 @@ from caseapp.models.enums import NotifyBy, OutboxChannel
 CITIZEN_TEMPLATES = frozenset(
     {"receipt", "acceptance", "rejection", "question", "answer", "redo", "closing", "review"}
 )
+# Sent to one phone only, never to followers.
+PERSONAL_TEMPLATES = frozenset({"access_code"})
 
 
 def _recipients(case: Case) -> list[tuple[OutboxChannel, str, str]]:

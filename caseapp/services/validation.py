@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 # C0/C1 control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_PHONE_CHARACTERS = re.compile(r"[0-9+\-() .]+")
 
 
 def has_control_characters(text: str) -> bool:
@@ -24,7 +25,9 @@ def normalise_phone(raw: str, *, mobile_only: bool) -> str | None:
     """A Chinese phone number in national digits (e.g. 13812345678, 03592345678), or
     None if it is not a valid one (not a mobile number, when ``mobile_only``)."""
     raw = (raw or "").strip()
-    if not raw or len(raw) > 32:
+    # Digits and the usual separators only: phonenumbers would read letters as keypad
+    # digits ("138abcd5678" is not a phone number a citizen can be called on).
+    if not raw or len(raw) > 32 or not _PHONE_CHARACTERS.fullmatch(raw):
         return None
     try:
         number = phonenumbers.parse(raw, "CN")

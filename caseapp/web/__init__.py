@@ -8,6 +8,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
+from caseapp.web import display
 
 
 def register_blueprints(app: Flask) -> None:
@@ -20,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/staff")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     init_login(app)
+    display.init_app(app)
     _register_error_pages(app)
 
 

@@ -1,4 +1,5 @@
-"""The public face: home page, health check (the form and tracking come next)."""
+"""The public face: home, the request form, tracking and the citizen's case page,
+public statistics, and the health check."""
 
 from __future__ import annotations
 
@@ -6,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from caseapp.web.public import routes  # noqa: E402,F401
+from caseapp.web.public import requests, routes, stats, track  # noqa: E402,F401

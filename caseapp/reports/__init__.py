@@ -1,0 +1,1 @@
+"""Figures computed from the cases: public statistics, ledgers, scorecards, exports."""

@@ -1,0 +1,148 @@
+"""Figures for the public statistics page (DESIGN §7).
+
+Only counts, only over ``public_cases()`` (never petitions or reports), and nothing
+that names or locates a person. The figures come from two aggregate queries; no case
+is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+import sqlalchemy as sa
+
+from caseapp.extensions import db
+from caseapp.models import Case, Category
+from caseapp.models.enums import OPEN_STATUSES, CaseStatus
+from caseapp.models.types import utcnow
+from caseapp.workflow.visibility import public_cases
+
+MONTHS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class CategoryStatusCount:
+    category_id: int
+    category_name: str
+    status: CaseStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: CaseStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    month: date  # the first day of the month in the city's zone
+    count: int
+
+
+@dataclass(frozen=True)
+class PublicStatistics:
+    as_of: datetime
+    filed: int
+    open: int
+    closed: int
+    by_category: list[CategoryCount]
+    by_status: list[StatusCount]  # every status, in lifecycle order, zeros included
+    by_month: list[MonthCount]  # the last MONTHS_SHOWN months, oldest first
+
+
+def public_statistics(lang: str, zone: tzinfo, now: datetime | None = None) -> PublicStatistics:
+    """Counts by category, status and month of the cases the public may see, with
+    categories named in ``lang`` and months in ``zone``: two aggregate queries."""
+    now = now or utcnow()
+    cells = category_status_counts(lang)
+    by_status = _by_status(cells)
+    return PublicStatistics(
+        as_of=now,
+        filed=sum(row.count for row in by_status),
+        open=sum(row.count for row in by_status if row.status in OPEN_STATUSES),
+        closed=sum(row.count for row in by_status if row.status is CaseStatus.CLOSED),
+        by_category=_by_category(cells),
+        by_status=by_status,
+        by_month=counts_by_month(zone, now),
+    )
+
+
+def category_status_counts(lang: str) -> list[CategoryStatusCount]:
+    """Public cases counted per (category, status), categories named in ``lang``.
+
+    One grouping serves both the category and the status figures, so the cases are
+    read once; an index on (category_id, status, kind) lets the database count from
+    the index alone.
+    """
+    cells = (
+        public_cases()
+        .with_only_columns(Case.category_id, Case.status, sa.func.count().label("n"))
+        .group_by(Case.category_id, Case.status)
+        .subquery()
+    )
+    name = Category.name_en if lang == "en" else Category.name_zh
+    query = sa.select(Category.id, name, cells.c.status, cells.c.n).join(
+        cells, cells.c.category_id == Category.id
+    )
+    return [CategoryStatusCount(*row) for row in db.session.execute(query).tuples()]
+
+
+def _by_status(cells: list[CategoryStatusCount]) -> list[StatusCount]:
+    """Every status, in the order of the lifecycle, zeros included."""
+    totals = dict.fromkeys(CaseStatus, 0)
+    for cell in cells:
+        totals[cell.status] += cell.count
+    return [StatusCount(status, count) for status, count in totals.items()]
+
+
+def _by_category(cells: list[CategoryStatusCount]) -> list[CategoryCount]:
+    """Categories with at least one public case (retired ones too), largest first."""
+    totals: dict[int, CategoryCount] = {}
+    for cell in cells:
+        before = totals.get(cell.category_id, CategoryCount(cell.category_name, 0))
+        totals[cell.category_id] = CategoryCount(cell.category_name, before.count + cell.count)
+    return sorted(totals.values(), key=lambda row: (-row.count, row.name))
+
+
+def month_starts(zone: tzinfo, now: datetime, months: int = MONTHS_SHOWN) -> list[datetime]:
+    """The first moments of the last ``months`` months in ``zone`` (the current one
+    last), followed by that of the next month: ``months + 1`` aware datetimes."""
+    local = now.astimezone(zone)
+    first = local.year * 12 + local.month - 1 - (months - 1)
+    return [
+        datetime(index // 12, index % 12 + 1, 1, tzinfo=zone)
+        for index in range(first, first + months + 1)
+    ]
+
+
+def counts_by_month(zone: tzinfo, now: datetime, months: int = MONTHS_SHOWN) -> list[MonthCount]:
+    """Public cases received in each of the last ``months`` months of the city's
+    calendar, oldest first, months with none included.
+
+    The month boundaries are computed here, in the city's zone, and the database only
+    compares the stored UTC times with them. That reads the same on SQLite and
+    PostgreSQL, stays right in a zone with summer time (a fixed offset would not), and
+    uses the index on ``received_at`` for the range (one on (received_at, kind) would
+    answer it from the index alone).
+    """
+    starts = month_starts(zone, now, months)
+    month_index = sa.case(
+        *((Case.received_at < starts[i + 1], sa.literal(i)) for i in range(months))
+    ).label("month_index")
+    received = (
+        public_cases()
+        .with_only_columns(month_index)
+        .where(Case.received_at >= starts[0], Case.received_at < starts[-1])
+        .subquery()
+    )
+    query = sa.select(received.c.month_index, sa.func.count()).group_by(received.c.month_index)
+    found: dict[int, int] = dict(db.session.execute(query).tuples().all())
+    return [MonthCount(starts[i].date(), found.get(i, 0)) for i in range(months)]

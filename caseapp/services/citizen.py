@@ -1,0 +1,210 @@
+"""What the citizen sees of a case, and how they get to it: the private link, tracking
+by number and phone, and one-time codes sent by SMS."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from caseapp.extensions import db
+from caseapp.models import Attachment, Case, CaseEvent, OutboxMessage, TrackingCode
+from caseapp.models.enums import (
+    OPEN_STATUSES,
+    CaseStatus,
+    Clock,
+    EventAction,
+    OutboxChannel,
+    PolicyTerm,
+)
+from caseapp.services import deadlines
+from caseapp.services.cases import now_or
+from caseapp.services.errors import NotFound
+from caseapp.services.validation import normalise_phone
+
+CODE_TTL = timedelta(minutes=10)
+CODE_ATTEMPTS = 5
+
+# Events a citizen sees on their case page: those with public text, and status changes.
+CITIZEN_VISIBLE_ACTIONS = frozenset(
+    {
+        EventAction.SUBMIT,
+        EventAction.ANSWER_DIRECTLY,
+        EventAction.REJECT,
+        EventAction.REINSTATE,
+        EventAction.MERGE,
+        EventAction.DISPATCH,
+        EventAction.SIGN_FOR,
+        EventAction.ASK_CITIZEN,
+        EventAction.CITIZEN_REPLIES,
+        EventAction.REPLY_WINDOW_PASSES,
+        EventAction.RESOLVE,
+        EventAction.RATE,
+        EventAction.FEEDBACK_WINDOW_PASSES,
+        EventAction.REOPEN,
+        EventAction.WITHDRAW,
+        EventAction.REQUEST_REVIEW,
+        EventAction.ADD_INFORMATION,
+        EventAction.DECIDE_EXTENSION,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ExpectedDates:
+    accept_by: datetime | None
+    resolve_by: datetime | None
+
+
+def expected_dates(case: Case) -> ExpectedDates:
+    """By when the case will be accepted and resolved under its policy: the running
+    clocks' deadlines, or for a case not yet accepted, its resolve period counted from
+    the accept deadline (the latest it can start)."""
+    accept = deadlines.running(case, Clock.ACCEPT)
+    resolve = deadlines.running(case, Clock.RESOLVE)
+    accept_by = accept[0].due_at if accept else case.accepted_at
+    if resolve:
+        resolve_by: datetime | None = resolve[0].due_at
+    elif case.resolved_at is not None:
+        resolve_by = case.resolved_at
+    elif accept_by is not None and case.status in OPEN_STATUSES:
+        math = deadlines.deadline_math()
+        resolve_by = math.due_at(accept_by, deadlines.case_period(case, PolicyTerm.RESOLVE))
+    else:
+        resolve_by = None
+    return ExpectedDates(accept_by, resolve_by)
+
+
+def public_events(case: Case) -> list[CaseEvent]:
+    """The case's timeline as its citizen sees it: no internal notes, no staff names."""
+    return list(
+        db.session.scalars(
+            sa.select(CaseEvent)
+            .where(
+                CaseEvent.case_id == case.id,
+                sa.or_(CaseEvent.public.is_(True), CaseEvent.action.in_(CITIZEN_VISIBLE_ACTIONS)),
+            )
+            .order_by(CaseEvent.id)
+        )
+    )
+
+
+def citizen_attachments(case: Case) -> list[Attachment]:
+    """Files the citizen may see: their own uploads and those staff made public."""
+    return [a for a in case.attachments if a.public or a.uploaded_by_id is None]
+
+
+def citizen_attachment(case: Case, attachment_id: int) -> Attachment:
+    for attachment in citizen_attachments(case):
+        if attachment.id == attachment_id:
+            return attachment
+    raise NotFound("no such file on this case")
+
+
+def _phone_matches(case: Case, phone: str) -> bool:
+    if not case.citizen_phone:
+        return False
+    return hmac.compare_digest(case.citizen_phone, phone)
+
+
+def find_for_tracking(number: str, phone: str) -> Case | None:
+    """The case with this number whose filer has this phone; None for a wrong number
+    or a wrong phone alike."""
+    clean = normalise_phone(phone, mobile_only=False)
+    case = db.session.scalar(sa.select(Case).where(Case.number == number.strip().upper()))
+    if case is None or clean is None or not _phone_matches(case, clean):
+        return None
+    return case
+
+
+def _code_hash(case_id: int, code: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"{case_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def send_tracking_code(case: Case, now: datetime | None = None) -> None:
+    """Queue a six-digit code by SMS to the filer's phone (valid for 10 minutes)."""
+    now = now_or(now)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    row = TrackingCode(
+        case_id=case.id,
+        code_hash=_code_hash(case.id, code),
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(
+        OutboxMessage(
+            idempotency_key=f"tracking-code-{row.id}",
+            channel=OutboxChannel.SMS,
+            recipient=case.citizen_phone,
+            template="access_code",
+            language=case.language,
+            params={
+                "number": case.number,
+                "code": code,
+                "minutes": int(CODE_TTL.total_seconds() // 60),
+            },
+            case_id=case.id,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    db.session.commit()
+
+
+def verify_tracking_code(case: Case, code: str, now: datetime | None = None) -> bool:
+    """Whether ``code`` is a live code of ``case``; each is used once, 5 tries at most."""
+    now = now_or(now)
+    rows = db.session.scalars(
+        sa.select(TrackingCode)
+        .where(
+            TrackingCode.case_id == case.id,
+            TrackingCode.used_at.is_(None),
+            TrackingCode.expires_at > now,
+        )
+        .order_by(TrackingCode.id.desc())
+    ).all()
+    wanted = _code_hash(case.id, code.strip())
+    matched = False
+    for row in rows:
+        if row.attempts >= CODE_ATTEMPTS:
+            continue
+        if hmac.compare_digest(row.code_hash, wanted):
+            row.used_at = now
+            matched = True
+            break
+        row.attempts += 1
+    db.session.commit()
+    return matched
+
+
+def can_act(case: Case) -> dict[str, bool]:
+    """Which citizen actions the page offers now (the services check again)."""
+    open_ = case.status in OPEN_STATUSES
+    return {
+        "add_information": open_,
+        "reply": case.status is CaseStatus.AWAITING_CITIZEN,
+        "withdraw": case.status
+        in (
+            CaseStatus.NEW,
+            CaseStatus.DISPATCHED,
+            CaseStatus.RETURNED,
+            CaseStatus.IN_PROGRESS,
+            CaseStatus.AWAITING_CITIZEN,
+        ),
+        "rate": case.status is CaseStatus.RESOLVED and not _redo_pending(case),
+        "review": case.kind.value == "petition"
+        and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+        and case.review_level < 2,
+    }
+
+
+def _redo_pending(case: Case) -> bool:
+    return any(r.kind.value == "redo" and r.status.value == "pending" for r in case.requests)
