@@ -261,3 +261,18 @@ def test_filing_is_rate_limited(app: Flask, client: FlaskClient, demo_base: None
     ]
     assert statuses[:limit] == [200] * limit
     assert statuses[-1] == 429
+
+
+def test_a_request_over_the_size_cap_is_refused_with_413(
+    app: Flask, client: FlaskClient, demo_base: None
+) -> None:
+    token = csrf_token(client, FORM)
+    cap = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    try:
+        data = good_fields(attachments=[(io.BytesIO(b"%PDF-1.4\n" + b"0" * 100_000), "big.pdf")])
+        response = post_form(client, data, token=token)
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = cap
+    assert response.status_code == 413
+    nothing_saved(app)
