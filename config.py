@@ -6,6 +6,7 @@ for the local demo run. ``TestConfig`` is what the test suite uses.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -113,6 +114,9 @@ class Config:
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "运城市民诉求")
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
+    # Registered SMS template ids, as JSON: {"receipt": "SMS_123", ...}; defaults otherwise.
+    SMS_TEMPLATE_IDS = json.loads(os.environ.get("SMS_TEMPLATE_IDS", "{}"))
+    WORKER_INTERVAL_SECONDS = _int("WORKER_INTERVAL_SECONDS", 10)
 
 
 class DemoConfig(Config):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from caseapp.models.enums import Role
@@ -11,6 +11,7 @@ from caseapp.services import accounts
 from caseapp.services.errors import ValidationFailed
 
 users_cli = AppGroup("users", help="Staff accounts.")
+outbox_cli = AppGroup("outbox", help="Notices waiting to be sent.")
 demo_cli = AppGroup("demo", help="Demo data for the local run.")
 
 
@@ -65,6 +66,38 @@ def demo_load_command() -> None:
     click.echo("demo data loaded; demo accounts use the password 'demo-password'")
 
 
+@outbox_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="At most this many notices.")
+def outbox_deliver_command(limit: int) -> None:
+    """Send the notices that are due now, once."""
+    from caseapp.notify.delivery import deliver_due
+
+    report = deliver_due(current_app.config, limit=limit)
+    click.echo(
+        f"claimed {report.claimed}, sent {report.sent}, "
+        f"to retry {report.retried}, dead {report.dead}"
+    )
+    for error in report.errors:
+        click.echo(f"  failed: {error}", err=True)
+
+
+@click.command("worker")
+@click.option("--interval", type=int, default=None, help="Seconds between rounds.")
+@click.option("--rounds", type=int, default=0, help="Stop after this many rounds (0: run on).")
+def worker_command(interval: int | None, rounds: int) -> None:
+    """Deliver notices in a loop until SIGTERM or Ctrl-C (any number may run at once)."""
+    from caseapp.notify.worker import run_worker
+
+    run_worker(
+        current_app.config,
+        interval=interval or current_app.config["WORKER_INTERVAL_SECONDS"],
+        rounds=rounds,
+        echo=click.echo,
+    )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(worker_command)

@@ -1,0 +1,158 @@
+"""The outbox worker: claim due notices under a lease, send them, mark them.
+
+Delivery is at-least-once. A worker takes a short lease on the rows it claims (with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, in an immediate transaction on SQLite), so two
+workers never take the same row; it sends outside any transaction and then marks each
+row sent. A worker that dies between sending and marking leaves its lease to run out,
+and the next worker sends again with the same idempotency key, which the gateway can use
+to drop the repeat.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from caseapp.extensions import db
+from caseapp.models import OutboxMessage
+from caseapp.models.enums import OutboxStatus
+from caseapp.models.types import utcnow
+from caseapp.notify.backends import Backend, DeliveryError, Notice, backend_for
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after each failure, at most 6 hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    attempts: int
+    notice: Notice
+
+
+def claim(worker_id: str, now: datetime, limit: int) -> list[Claimed]:
+    """Take a lease on up to ``limit`` due notices, in one short transaction."""
+    stmt = (
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = db.session.scalars(stmt).all()
+    claimed = []
+    for row in rows:
+        row.claimed_by = worker_id
+        row.claimed_until = now + LEASE
+        claimed.append(
+            Claimed(
+                row.id,
+                row.attempts,
+                Notice(
+                    idempotency_key=row.idempotency_key,
+                    channel=str(row.channel),
+                    recipient=row.recipient,
+                    template=row.template,
+                    language=row.language,
+                    params=dict(row.params),
+                ),
+            )
+        )
+    db.session.commit()
+    return claimed
+
+
+def _settle(row_id: int, worker_id: str, values: Mapping[str, Any]) -> None:
+    """Update a claimed row, only while this worker still holds its lease."""
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker_id)
+        .values(claimed_by=None, claimed_until=None, **values)
+    )
+    db.session.commit()
+
+
+def deliver_due(
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    worker_id: str | None = None,
+    limit: int = 100,
+    backends: Mapping[str, Backend] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> DeliveryReport:
+    """Send the notices that are due now; return what happened."""
+    now = now or clock()
+    worker_id = worker_id or default_worker_id()
+    report = DeliveryReport()
+    cache: dict[str, Backend] = dict(backends or {})
+    max_attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
+    for item in claim(worker_id, now, limit):
+        report.claimed += 1
+        channel = item.notice.channel
+        try:
+            backend = cache.get(channel) or cache.setdefault(channel, backend_for(channel, config))
+            backend.send(item.notice)
+        except (DeliveryError, ValueError, KeyError) as exc:
+            attempts = item.attempts + 1
+            dead = attempts >= max_attempts
+            _settle(
+                item.id,
+                worker_id,
+                {
+                    "attempts": attempts,
+                    "last_error": str(exc)[:2000],
+                    "status": OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
+                    "next_attempt_at": clock() + backoff(attempts),
+                },
+            )
+            report.dead += dead
+            report.retried += not dead
+            report.errors.append(f"{item.notice.idempotency_key}: {exc}")
+            continue
+        _settle(
+            item.id,
+            worker_id,
+            {"status": OutboxStatus.SENT, "sent_at": clock(), "attempts": item.attempts + 1},
+        )
+        report.sent += 1
+    return report
+
+
+def retry_dead(message_id: int, now: datetime | None = None) -> None:
+    """Put a dead notice back in the queue (an admin's decision)."""
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now or utcnow())
+    )
+    db.session.commit()

@@ -1,0 +1,83 @@
+"""The citizen notices in Chinese and English, and their SMS template ids.
+
+Chinese SMS gateways send only registered templates: a notice goes out as a template id
+with parameters. The texts here are what the log and email backends show and what the
+registered templates say; the ids are set per city (SMS_TEMPLATE_IDS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    # template: {language: (email subject, text)}
+    "receipt": {
+        "zh_CN": ("诉求已收到", "您的诉求已收到，编号{number}。我们将在{accept_by}前受理。"),
+        "en": (
+            "Request received",
+            "Your request {number} was received. It will be accepted by {accept_by}.",
+        ),
+    },
+    "acceptance": {
+        "zh_CN": (
+            "诉求已受理",
+            "您的诉求{number}已受理，由{department}办理，预计{resolve_by}前答复。",
+        ),
+        "en": (
+            "Request accepted",
+            "Your request {number} was accepted; {department} will answer by {resolve_by}.",
+        ),
+    },
+    "rejection": {
+        "zh_CN": ("诉求不予受理", "您的诉求{number}不予受理：{reason}"),
+        "en": ("Request not accepted", "Your request {number} was not accepted: {reason}"),
+    },
+    "question": {
+        "zh_CN": ("请补充情况", "关于诉求{number}，请您补充：{question}"),
+        "en": ("Please tell us more", "About your request {number}, please tell us: {question}"),
+    },
+    "answer": {
+        "zh_CN": ("诉求已办结", "您的诉求{number}已办结：{answer} 请对答复进行评价。"),
+        "en": (
+            "Request answered",
+            "Your request {number} was answered: {answer} Please rate the answer.",
+        ),
+    },
+    "redo": {
+        "zh_CN": ("诉求重新办理", "您的诉求{number}将重新办理。"),
+        "en": ("Request reopened", "Your request {number} will be worked on again."),
+    },
+    "closing": {
+        "zh_CN": ("诉求已归档", "您的诉求{number}已办结归档，感谢您的参与。"),
+        "en": ("Request closed", "Your request {number} is closed. Thank you."),
+    },
+    "review": {
+        "zh_CN": ("复查申请已登记", "您对{number}的复查申请已登记，编号{review_number}。"),
+        "en": (
+            "Review requested",
+            "Your request for review of {number} was filed as {review_number}.",
+        ),
+    },
+    "access_code": {
+        "zh_CN": ("验证码", "您查询诉求{number}的验证码是{code}，{minutes}分钟内有效。"),
+        "en": (
+            "Your code",
+            "Your code for request {number} is {code}, valid for {minutes} minutes.",
+        ),
+    },
+}
+
+DEFAULT_SMS_TEMPLATE_IDS = {name: f"SMS_CASEAPP_{name.upper()}" for name in TEXTS}
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, language: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    """(subject, text) of a notice in the recipient's language (Chinese if unknown)."""
+    texts = TEXTS[template]
+    subject, text = texts.get(language) or texts["zh_CN"]
+    return subject, text.format_map(_Blank({k: str(v) for k, v in params.items()}))

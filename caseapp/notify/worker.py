@@ -1,0 +1,40 @@
+"""The ``worker`` loop: delivery rounds until told to stop (SIGTERM, SIGINT)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from caseapp.extensions import db
+from caseapp.notify.delivery import deliver_due
+
+
+def run_worker(
+    config: Mapping[str, Any],
+    *,
+    interval: float,
+    rounds: int = 0,
+    echo: Callable[[str], None] = print,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run delivery rounds every ``interval`` seconds; return the rounds run. A round
+    in progress finishes before the worker stops, so no notice is left half-marked."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    done = 0
+    echo(f"worker started: a round every {interval:g} s")
+    while not stop.is_set():
+        report = deliver_due(config)
+        db.session.remove()
+        done += 1
+        if report.claimed:
+            echo(f"round {done}: sent {report.sent}, to retry {report.retried}, dead {report.dead}")
+        if rounds and done >= rounds:
+            break
+        stop.wait(interval)
+    echo(f"worker stopped after {done} rounds")
+    return done

@@ -1,0 +1,277 @@
+"""Outbox delivery: once per notice, retries and dead letters, two workers at once, a
+worker killed between sending and marking, the SMS gateway's payload, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from caseapp.extensions import db
+from caseapp.models import OutboxMessage
+from caseapp.models.enums import OutboxChannel, OutboxStatus
+from caseapp.notify.backends import DeliveryError, HttpSmsBackend, Notice
+from caseapp.notify.delivery import LEASE, claim, deliver_due, retry_dead
+from caseapp.notify.texts import TEXTS, render
+from tests.conftest import ROOT
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+class Recorder:
+    """A backend that remembers what it sent; thread-safe."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.keys: list[str] = []
+        self.fail = fail
+        self._lock = threading.Lock()
+
+    def send(self, notice: Notice) -> None:
+        if self.fail:
+            raise DeliveryError("gateway down")
+        with self._lock:
+            self.keys.append(notice.idempotency_key)
+
+
+def queue(count: int, at: datetime = NOW) -> list[str]:
+    keys = [f"test-{i}" for i in range(count)]
+    db.session.add_all(
+        OutboxMessage(
+            idempotency_key=key,
+            channel=OutboxChannel.SMS,
+            recipient="13812345678",
+            template="receipt",
+            params={"number": f"YC2026-{i:06d}"},
+            next_attempt_at=at,
+            created_at=at,
+        )
+        for i, key in enumerate(keys)
+    )
+    db.session.commit()
+    return keys
+
+
+def statuses() -> Counter[str]:
+    return Counter(str(s) for s in db.session.scalars(sa.select(OutboxMessage.status)))
+
+
+def test_each_due_notice_is_sent_once(app_ctx: Flask) -> None:
+    keys = queue(5)
+    queue_later = OutboxMessage(
+        idempotency_key="later", channel=OutboxChannel.SMS, recipient="1", template="receipt",
+        params={}, next_attempt_at=NOW + timedelta(hours=1), created_at=NOW,
+    )  # fmt: skip
+    db.session.add(queue_later)
+    db.session.commit()
+    backend = Recorder()
+    report = deliver_due(app_ctx.config, now=NOW, backends={"sms": backend}, clock=lambda: NOW)
+    assert (report.claimed, report.sent) == (5, 5)
+    assert sorted(backend.keys) == sorted(keys)
+    assert deliver_due(app_ctx.config, now=NOW, backends={"sms": backend}).sent == 0
+    assert statuses() == {"sent": 5, "pending": 1}
+
+
+def test_failures_back_off_and_end_dead_then_an_admin_retries(app_ctx: Flask) -> None:
+    queue(1)
+    failing = Recorder(fail=True)
+    moment = NOW
+    for attempt in range(1, app_ctx.config["OUTBOX_MAX_ATTEMPTS"] + 1):
+        report = deliver_due(
+            app_ctx.config, now=moment, backends={"sms": failing}, clock=lambda m=moment: m
+        )
+        assert report.claimed == 1
+        row = db.session.scalar(sa.select(OutboxMessage))
+        db.session.refresh(row)
+        assert row.attempts == attempt and row.last_error == "gateway down"
+        assert row.next_attempt_at - moment == timedelta(minutes=min(2 ** (attempt - 1), 360))
+        # Nothing is tried again before the backoff has passed.
+        assert (
+            deliver_due(
+                app_ctx.config, now=moment + timedelta(seconds=30), backends={"sms": failing}
+            ).claimed
+            == 0
+        )
+        moment = row.next_attempt_at
+    assert statuses() == {"dead": 1}
+    retry_dead(row.id, now=moment)
+    working = Recorder()
+    assert deliver_due(app_ctx.config, now=moment, backends={"sms": working}).sent == 1
+    assert working.keys == ["test-0"]
+
+
+def test_two_workers_at_once_never_send_a_notice_twice(app: Flask) -> None:
+    with app.app_context():
+        keys = queue(60)
+    backend = Recorder()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                while deliver_due(
+                    app.config, now=NOW, worker_id=name, limit=7, backends={"sms": backend}
+                ).claimed:
+                    pass
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(f"worker-{n}",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert sorted(backend.keys) == sorted(keys)  # every key exactly once
+    assert Counter(backend.keys).most_common(1)[0][1] == 1
+    with app.app_context():
+        assert statuses() == {"sent": 60}
+
+
+def test_a_worker_killed_after_sending_is_followed_by_a_resend_with_the_same_key(
+    app_ctx: Flask,
+) -> None:
+    queue(6)
+    # Worker A claims three and sends them, then dies before marking them.
+    died = Recorder()
+    for item in claim("worker-a", NOW, limit=3):
+        died.send(item.notice)
+    # Worker B, soon after: only the three unclaimed are due.
+    survivor = Recorder()
+    deliver_due(
+        app_ctx.config,
+        now=NOW + timedelta(minutes=1),
+        worker_id="worker-b",
+        backends={"sms": survivor},
+    )
+    assert set(survivor.keys).isdisjoint(died.keys) and len(survivor.keys) == 3
+    # After A's lease ran out, B sends A's three again, with the same keys.
+    later = Recorder()
+    deliver_due(
+        app_ctx.config,
+        now=NOW + LEASE + timedelta(seconds=1),
+        worker_id="worker-b",
+        backends={"sms": later},
+    )
+    assert sorted(later.keys) == sorted(died.keys)
+    assert statuses() == {"sent": 6}
+    everything = died.keys + survivor.keys + later.keys
+    assert [k for k, n in Counter(everything).items() if n > 1] == sorted(died.keys)
+
+
+def test_a_late_worker_cannot_mark_a_row_it_lost(app_ctx: Flask) -> None:
+    from caseapp.notify.delivery import _settle
+
+    queue(1)
+    [item] = claim("slow", NOW, limit=1)
+    [again] = claim("fast", NOW + LEASE + timedelta(seconds=1), limit=1)
+    _settle(item.id, "slow", {"status": OutboxStatus.SENT})
+    row = db.session.scalar(sa.select(OutboxMessage))
+    db.session.refresh(row)
+    assert row.status is OutboxStatus.PENDING and row.claimed_by == "fast"
+
+
+@pytest.mark.parametrize("template", sorted(TEXTS))
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_every_notice_has_its_text_in_both_languages(template: str, language: str) -> None:
+    params = {"number": "YC2026-000123", "accept_by": "2026-11-30", "department": "市水务局",
+              "resolve_by": "2026-12-05", "reason": "r", "question": "q", "answer": "a",
+              "review_number": "YC2026-000124", "code": "123456", "minutes": 10}  # fmt: skip
+    subject, text = render(template, language, params)
+    assert subject and "YC2026-000123" in text and "{" not in text
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Gateway.received.append({"headers": dict(self.headers), "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_the_sms_gateway_gets_a_template_id_with_parameters() -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        backend = HttpSmsBackend(
+            {
+                "SMS_GATEWAY_URL": f"http://127.0.0.1:{server.server_port}/send",
+                "SMS_GATEWAY_TOKEN": "secret",
+                "SMS_SIGN_NAME": "运城市民诉求",
+                "SMS_TEMPLATE_IDS": {"receipt": "SMS_4711"},
+            }
+        )
+        backend.send(
+            Notice("key-1", "sms", "13812345678", "receipt", "zh_CN", {"number": "YC2026-000001"})
+        )
+    finally:
+        server.shutdown()
+    [request] = _Gateway.received
+    assert request["body"] == {
+        "phone": "13812345678",
+        "sign_name": "运城市民诉求",
+        "template_id": "SMS_4711",
+        "params": {"number": "YC2026-000001"},
+        "idempotency_key": "key-1",
+    }
+    assert request["headers"]["Idempotency-Key"] == "key-1"
+    assert request["headers"]["Authorization"] == "Bearer secret"
+
+
+def test_an_unreachable_gateway_is_a_delivery_error() -> None:
+    backend = HttpSmsBackend({"SMS_GATEWAY_URL": "http://127.0.0.1:9/send"})
+    with pytest.raises(DeliveryError):
+        backend.send(Notice("k", "sms", "13812345678", "receipt", "zh_CN", {}))
+
+
+def test_outbox_deliver_command_prints_its_figures(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        queue(3, at=datetime.now(UTC) - timedelta(minutes=1))
+    result = runner.invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert "claimed 3, sent 3" in result.output
+
+
+def test_the_worker_stops_cleanly_on_sigterm(app: Flask) -> None:
+    env = {
+        **os.environ,
+        "SECRET_KEY": "worker-test",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "caseapp", "worker", "--interval", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        first_line = process.stdout.readline()
+        assert "worker started" in first_line, first_line
+        time.sleep(1.5)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=max(5, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "worker stopped after" in output
