@@ -10,7 +10,7 @@ PORT ?= 5000
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test install install-test lint translations clean
+.PHONY: run test install install-test browser-deps lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,15 @@ run: install
 	@echo "caseapp: http://$(HOST):$(PORT)/  (staff: http://$(HOST):$(PORT)/staff/login)"
 	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp run --host $(HOST) --port $(PORT)
 
-test: install-test
+# The browser tests drive Debian's Chromium; a CJK font makes Chinese readable in screenshots.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi micro hei"; then \
+		echo "installing Chromium and the WenQuanYi font (apt-get) …"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; \
+	fi
+
+test: install-test browser-deps
 	$(BIN)/ruff check caseapp tests config.py migrations/env.py tools
 	$(BIN)/ruff format --check caseapp tests config.py tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -26,7 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from caseapp.labels import KIND_LABELS
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, NotifyBy, QuestionType, Satisfaction
-from caseapp.services.validation import has_control_characters
+from caseapp.services.validation import has_control_characters, normalise_phone
 
 REQUIRED = _l("This field is required.")
 
@@ -50,6 +50,12 @@ NOTIFY_CHOICES = choice_list(
 def no_control_characters(form: FlaskForm, field: Field) -> None:
     if isinstance(field.data, str) and has_control_characters(field.data):
         raise ValidationError(_l("Contains characters that are not allowed."))
+
+
+def chinese_mobile(form: FlaskForm, field: Field) -> None:
+    """Checked here too, so every mistake shows at once (the service checks again)."""
+    if field.data and normalise_phone(field.data, mobile_only=True) is None:
+        raise ValidationError(_l("Not a valid Chinese mobile number (11 digits, starting with 1)."))
 
 
 class RequestForm(FlaskForm):
@@ -93,7 +99,7 @@ class RequestForm(FlaskForm):
     )
     citizen_phone = StringField(
         _l("Mobile phone"),
-        validators=[Length(max=32)],
+        validators=[Length(max=32), chinese_mobile],
         description=_l("A Chinese mobile number. Staff may call you about the request."),
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
