@@ -216,6 +216,7 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # gave up after the last attempt; shown to admins
+    DROPPED = "dropped"  # an admin decided a dead notice is not to be sent
 
 
 class QuestionType(enum.StrEnum):

@@ -12,6 +12,7 @@ from caseapp.web import display
 
 
 def register_blueprints(app: Flask) -> None:
+    from caseapp.web.admin import bp as admin_bp
     from caseapp.web.auth import bp as auth_bp
     from caseapp.web.auth import init_login
     from caseapp.web.public import bp as public_bp
@@ -20,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/staff")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     init_login(app)
     display.init_app(app)
     _register_error_pages(app)
