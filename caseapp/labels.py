@@ -89,6 +89,20 @@ EVENT_LABELS = {
 }
 
 
+CLOCK_LABELS = {
+    "accept": _l("Accept"),
+    "sign": _l("Sign for"),
+    "first_response": _l("First response"),
+    "resolve": _l("Resolve"),
+    "reply_window": _l("Citizen's reply"),
+    "feedback": _l("Feedback"),
+}
+
+
+def clock_label(clock: str) -> str:
+    return str(CLOCK_LABELS.get(clock, clock))
+
+
 def event_label(action: EventAction) -> str:
     return str(EVENT_LABELS[action])
 

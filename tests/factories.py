@@ -105,8 +105,10 @@ def case_in(
     leader: bool = False,
     **fields: object,
 ) -> Case:
-    """A case brought to ``status`` through the real actions (handler: ``handler``)."""
+    """A case brought to ``status`` through the real actions, worked by the demo handler
+    of ``lead`` (``handler`` for zjj, ``handler2`` for cgj)."""
     now = now or datetime.now(UTC)
+    worker = {"cgj": "handler2"}.get(lead, "handler")
     tick = itertools.count()
 
     def t() -> datetime:
@@ -130,20 +132,16 @@ def case_in(
     if status is CaseStatus.DISPATCHED:
         return case
     if status is CaseStatus.RETURNED:
-        return casework.return_case(
-            case, staff("handler"), "不属于本单位职责", version=None, now=t()
-        )
-    casework.sign_for_case(case, staff("handler"), version=None, now=t())
+        return casework.return_case(case, staff(worker), "不属于本单位职责", version=None, now=t())
+    casework.sign_for_case(case, staff(worker), version=None, now=t())
     if status is CaseStatus.IN_PROGRESS:
         return case
     if status is CaseStatus.AWAITING_CITIZEN:
         return casework.ask_citizen(
-            case, staff("handler"), "请提供具体位置的照片。", version=None, now=t()
+            case, staff(worker), "请提供具体位置的照片。", version=None, now=t()
         )
     decision = PetitionDecision.SUPPORTED if kind is CaseKind.PETITION else None
-    casework.resolve_case(
-        case, staff("handler"), "已修复。", version=None, decision=decision, now=t()
-    )
+    casework.resolve_case(case, staff(worker), "已修复。", version=None, decision=decision, now=t())
     if status is CaseStatus.RESOLVED:
         return case
     assert status is CaseStatus.CLOSED

@@ -1,0 +1,140 @@
+"""What the staff case page shows besides the case itself: its timeline, clocks, links,
+possible duplicates, and the choices its forms offer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from caseapp.extensions import db
+from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User, UserRole
+from caseapp.models.enums import Role
+from caseapp.models.types import utcnow
+from caseapp.services import deadlines, duplicates, ledgers
+from caseapp.workflow.visibility import visible_cases
+
+
+def timeline(case: Case) -> Sequence[CaseEvent]:
+    """Every event of the case, oldest first, with who acted."""
+    return db.session.scalars(
+        sa.select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .options(selectinload(CaseEvent.actor))
+        .order_by(CaseEvent.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class ClockView:
+    clock: str
+    started_at: datetime
+    due_at: datetime
+    used_percent: int
+    paused: bool
+    overdue: bool
+    level: int
+
+
+def running_clocks(case: Case, now: datetime | None = None) -> list[ClockView]:
+    """The running clocks with the share of their period used (for the deadline bar)."""
+    now = now or utcnow()
+    views = []
+    for row in deadlines.running(case):
+        moment = row.paused_at or now
+        period = (row.due_at - row.started_at).total_seconds() or 1
+        used = max(0, min(100, round((moment - row.started_at).total_seconds() / period * 100)))
+        views.append(
+            ClockView(
+                clock=str(row.clock),
+                started_at=row.started_at,
+                due_at=row.due_at,
+                used_percent=used,
+                paused=row.paused_at is not None,
+                overdue=moment >= row.due_at,
+                level=row.escalation_level,
+            )
+        )
+    return sorted(views, key=lambda v: v.due_at)
+
+
+def departments() -> Sequence[Department]:
+    return db.session.scalars(
+        sa.select(Department).where(Department.retired_at.is_(None)).order_by(Department.id)
+    ).all()
+
+
+def child_departments(case: Case) -> Sequence[Department]:
+    if case.lead_department_id is None:
+        return []
+    return db.session.scalars(
+        sa.select(Department)
+        .where(Department.parent_id == case.lead_department_id, Department.retired_at.is_(None))
+        .order_by(Department.id)
+    ).all()
+
+
+def users_with_role(role: Role, department_id: int | None = None) -> Sequence[User]:
+    stmt = (
+        sa.select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True))
+        .order_by(User.id)
+    )
+    if department_id is not None:
+        stmt = stmt.where(User.department_id == department_id)
+    return db.session.scalars(stmt).all()
+
+
+def reply_templates(case: Case) -> Sequence[ReplyTemplate]:
+    return db.session.scalars(
+        sa.select(ReplyTemplate)
+        .where(
+            ReplyTemplate.retired_at.is_(None),
+            sa.or_(
+                ReplyTemplate.category_id == case.category_id, ReplyTemplate.category_id.is_(None)
+            ),
+        )
+        .order_by(ReplyTemplate.category_id.is_(None), ReplyTemplate.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class Links:
+    review_of: Case | None
+    reviews: Sequence[Case]
+    duplicate_of: Case | None
+    merged: Sequence[Case]
+    followers: int
+    ledger_items: Sequence[LedgerItem]
+
+
+def links(case: Case, user: User) -> Links:
+    """Cases linked to this one that ``user`` may see, and its ledger items."""
+    visible = visible_cases(user)
+    return Links(
+        review_of=case.review_of,
+        reviews=db.session.scalars(visible.where(Case.review_of_id == case.id)).all(),
+        duplicate_of=case.duplicate_of,
+        merged=db.session.scalars(visible.where(Case.duplicate_of_id == case.id)).all(),
+        followers=len(case.followers),
+        ledger_items=ledgers.items_of(case),
+    )
+
+
+def possible_duplicates(case: Case) -> list[duplicates.Match]:
+    """Open cases that look like this one (for a merge), this one left out."""
+    matches = duplicates.possible_duplicates(
+        case.category_id,
+        case.title,
+        case.description,
+        public_location=case.public_location,
+        district_department_id=case.district_department_id,
+        latitude=case.latitude,
+        longitude=case.longitude,
+        limit=6,
+    )
+    return [m for m in matches if m.case.id != case.id][:5]

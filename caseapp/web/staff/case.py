@@ -1,0 +1,272 @@
+"""The staff case page and its actions: exactly those the lifecycle allows this user now.
+
+Each action posts its own small form with the case version it was shown; the view
+parses it, calls one service, and redirects — or re-renders the page with the errors,
+or with a conflict message (409) and the typed text kept when the case changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from caseapp.extensions import db
+from caseapp.i18n import current_language
+from caseapp.models import Case
+from caseapp.models.enums import EventAction, PetitionDecision, Role, Satisfaction
+from caseapp.services import case_page as page_data
+from caseapp.services import casework, closing, intake, supervision
+from caseapp.services.attachments import open_attachment
+from caseapp.services.errors import StaleVersion, ValidationFailed
+from caseapp.services.lifecycle import Actor, capacities_of
+from caseapp.services.messages import N_
+from caseapp.services.staff_cases import case_for_staff
+from caseapp.services.validation import mask_name, mask_phone
+from caseapp.web.forms import apply_field_errors
+from caseapp.web.public.forms import choice_list
+from caseapp.web.staff import bp
+from caseapp.web.staff import case_forms as forms
+from caseapp.workflow import lifecycle
+from caseapp.workflow.visibility import may_see_identity
+
+A = EventAction
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action of the page: the lifecycle action it is, its form, what it calls."""
+
+    action: EventAction
+    form: type[forms.ActionForm]
+    run: Callable[[Case, Any, Actor, int | None], Any]
+    label: str
+    done: str
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _merge(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
+    into = case_for_staff(form.into.data.strip().upper(), actor.user)  # type: ignore[arg-type]
+    return intake.merge_case(case, actor, into, version=version)
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    "dispatch": ActionSpec(A.DISPATCH, forms.DispatchForm, lambda c, f, a, v: intake.dispatch_case(
+        c, a, int(f.department.data), version=v, assisting_ids=_ids(f.assisting.data or []),
+        handler_id=_int_or_none(f.handler.data)), N_("Dispatch"), N_("The case was dispatched.")),
+    "forward": ActionSpec(A.FORWARD, forms.ForwardForm, lambda c, f, a, v: casework.forward_case(
+        c, a, int(f.department.data), version=v), N_("Forward to a child department"), N_("The case was forwarded.")),
+    "reassign": ActionSpec(A.REASSIGN, forms.DepartmentReasonForm, lambda c, f, a, v: casework.reassign_case(
+        c, a, int(f.department.data), f.reason.data or "", version=v), N_("Reassign"), N_("The case was reassigned.")),
+    "answer": ActionSpec(A.ANSWER_DIRECTLY, forms.PublicTextForm, lambda c, f, a, v: intake.answer_directly(
+        c, a, f.text.data, version=v), N_("Answer directly"), N_("The answer was sent.")),
+    "reject": ActionSpec(A.REJECT, forms.RejectForm, lambda c, f, a, v: intake.reject_case(
+        c, a, f.text.data, version=v, belongs_to=f.belongs_to.data or None), N_("Reject"), N_("The case was not accepted.")),
+    "reinstate": ActionSpec(A.REINSTATE, forms.TextForm, lambda c, f, a, v: intake.reinstate_case(
+        c, a, f.text.data, version=v), N_("Reinstate"), N_("The case is open again.")),
+    "merge": ActionSpec(A.MERGE, forms.MergeForm, _merge, N_("Merge into another case"), N_("The case was merged.")),
+    "return": ActionSpec(A.RETURN, forms.TextForm, lambda c, f, a, v: casework.return_case(
+        c, a, f.text.data, version=v), N_("Return to intake"), N_("The case was returned.")),
+    "request-return": ActionSpec(A.REQUEST_RETURN, forms.TextForm, lambda c, f, a, v: casework.request_return(
+        c, a, f.text.data, version=v), N_("Ask to return"), N_("The return request was sent.")),
+    "decide-return": ActionSpec(A.DECIDE_RETURN, forms.DecisionForm, lambda c, f, a, v: casework.decide_return(
+        c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the return"), N_("The return was decided.")),
+    "sign": ActionSpec(A.SIGN_FOR, forms.SignForm, lambda c, f, a, v: casework.sign_for_case(
+        c, a, version=v, handler_id=_int_or_none(f.handler.data)), N_("Sign for"), N_("The case was signed for.")),
+    "ask": ActionSpec(A.ASK_CITIZEN, forms.PublicTextForm, lambda c, f, a, v: casework.ask_citizen(
+        c, a, f.text.data, version=v), N_("Ask the citizen"), N_("The question was sent.")),
+    "record-reply": ActionSpec(A.CITIZEN_REPLIES, forms.TextForm, lambda c, f, a, v: casework.citizen_replies(
+        c, a, f.text.data, version=v), N_("Record the citizen's reply (by phone)"), N_("The reply was recorded.")),
+    "contact": ActionSpec(A.RECORD_CONTACT, forms.ContactForm, lambda c, f, a, v: casework.record_contact(
+        c, a, f.method.data, f.text.data or "", version=v), N_("Record contact"), N_("The contact was recorded.")),
+    "extension": ActionSpec(A.REQUEST_EXTENSION, forms.ExtensionForm, lambda c, f, a, v: casework.request_extension(
+        c, a, f.days.data, f.reason.data, version=v), N_("Ask for more time"), N_("The extension request was sent.")),
+    "decide-extension": ActionSpec(A.DECIDE_EXTENSION, forms.DecisionForm, lambda c, f, a, v: casework.decide_extension(
+        c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the extension"), N_("The extension was decided.")),
+    "resolve": ActionSpec(A.RESOLVE, forms.ResolveForm, lambda c, f, a, v: casework.resolve_case(
+        c, a, f.text.data, version=v, decision=PetitionDecision(f.decision.data) if f.decision.data else None),
+        N_("Resolve"), N_("The answer was sent.")),
+    "note": ActionSpec(A.NOTE, forms.NoteForm, lambda c, f, a, v: casework.add_note(
+        c, a, f.text.data, public=bool(f.public.data), version=v), N_("Add a note"), N_("The note was added.")),
+    "rate": ActionSpec(A.RATE, forms.FollowUpRatingForm, lambda c, f, a, v: closing.rate_case(
+        c, a, f.solved.data == "yes", Satisfaction(f.satisfaction.data), f.text.data or "", version=v),
+        N_("Record the follow-up rating"), N_("The rating was recorded.")),
+    "reopen": ActionSpec(A.REOPEN, forms.TextForm, lambda c, f, a, v: closing.reopen_case(
+        c, a, f.text.data, version=v), N_("Reopen"), N_("The case was reopened.")),
+    "decide-redo": ActionSpec(A.DECIDE_REDO, forms.DecisionForm, lambda c, f, a, v: closing.decide_redo(
+        c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide on a further redo"), N_("The redo was decided.")),
+    "urge": ActionSpec(A.URGE, forms.TextForm, lambda c, f, a, v: supervision.urge_case(
+        c, a, f.text.data, version=v), N_("Urge"), N_("The case was urged.")),
+    "leader": ActionSpec(A.SET_LEADER, forms.LeaderForm, lambda c, f, a, v: supervision.set_responsible_leader(
+        c, a, int(f.leader.data), version=v), N_("Set the responsible leader"), N_("The responsible leader was set.")),
+    "plan": ActionSpec(A.SET_CASE_PLAN, forms.TextForm, lambda c, f, a, v: supervision.set_case_plan(
+        c, a, f.text.data, version=v), N_("Set the case plan"), N_("The case plan was saved.")),
+    "legacy": ActionSpec(A.MARK_LEGACY, forms.EmptyForm, lambda c, f, a, v: supervision.mark_legacy(
+        c, a, version=v), N_("Mark as a legacy issue"), N_("The case was marked as a legacy issue.")),
+    "exclude-rating": ActionSpec(A.EXCLUDE_RATING, forms.TextForm, lambda c, f, a, v: closing.exclude_rating(
+        c, a, f.text.data, version=v), N_("Exclude the rating (甄别)"), N_("The rating was excluded.")),
+}  # fmt: skip
+
+PUBLIC_TEXT_ACTIONS = frozenset({"answer", "reject", "ask", "resolve"})
+
+
+def _actor() -> Actor:
+    return Actor.staff(current_user)
+
+
+def _fill_choices(form: forms.ActionForm, case: Case) -> None:
+    """Give the form's selects their options for this case."""
+    lang = current_language()
+    department_choices = [(str(d.id), d.name(lang)) for d in page_data.departments()]
+    if isinstance(form, forms.DispatchForm):
+        form.department.choices = choice_list([("", "—"), *department_choices])
+        form.assisting.choices = choice_list(department_choices)
+        handlers = page_data.users_with_role(Role.HANDLER)
+        form.handler.choices = choice_list(
+            [("", "—")]
+            + [
+                (str(u.id), f"{u.display_name} · {u.department.name(lang) if u.department else ''}")
+                for u in handlers
+            ]
+        )
+    elif isinstance(form, forms.ForwardForm):
+        children = [(str(d.id), d.name(lang)) for d in page_data.child_departments(case)]
+        form.department.choices = choice_list([("", "—"), *children])
+    elif isinstance(form, forms.DepartmentReasonForm):
+        form.department.choices = choice_list([("", "—"), *department_choices])
+    elif isinstance(form, forms.SignForm):
+        handlers = page_data.users_with_role(Role.HANDLER, case.lead_department_id)
+        form.handler.choices = choice_list(
+            [("", _("Myself"))] + [(str(u.id), u.display_name) for u in handlers]
+        )
+    elif isinstance(form, forms.LeaderForm):
+        form.leader.choices = choice_list(
+            [("", "—")]
+            + [(str(u.id), u.display_name) for u in page_data.users_with_role(Role.LEADER)]
+        )
+
+
+def _forms_for(
+    case: Case, available: list[EventAction], template_text: str
+) -> dict[str, forms.ActionForm]:
+    """A fresh form for every action this user may take now."""
+    built: dict[str, forms.ActionForm] = {}
+    for slug, spec in ACTIONS.items():
+        if spec.action not in available:
+            continue
+        form = spec.form(formdata=None, version=str(case.version))
+        if template_text and hasattr(form, "text") and slug in ("answer", "resolve", "note"):
+            form.text.data = template_text
+        _fill_choices(form, case)
+        built[slug] = form
+    return built
+
+
+def render_case(
+    case: Case,
+    *,
+    open_slug: str | None = None,
+    open_form: forms.ActionForm | None = None,
+    contact: Any = None,
+    conflict: bool = False,
+) -> str:
+    actor = _actor()
+    capacities = capacities_of(actor, case)
+    available = lifecycle.available_actions(case.status, case.kind, capacities)
+    templates = page_data.reply_templates(case)
+    chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
+    action_forms = _forms_for(case, available, chosen.body_zh if chosen else "")
+    if open_slug and open_form is not None:
+        if conflict:
+            open_form.version.data = str(case.version)
+        _fill_choices(open_form, case)
+        action_forms[open_slug] = open_form
+    identity_allowed = may_see_identity(case, capacities)
+    return render_template(
+        "staff/case.html",
+        case=case,
+        events=page_data.timeline(case),
+        clocks=page_data.running_clocks(case),
+        links=page_data.links(case, current_user),
+        duplicates=page_data.possible_duplicates(case) if "merge" in action_forms else [],
+        forms=action_forms,
+        specs=ACTIONS,
+        open_slug=open_slug,
+        conflict=conflict,
+        templates=templates,
+        identity_allowed=identity_allowed,
+        masked_name=mask_name(case.citizen_name),
+        masked_phone=mask_phone(case.citizen_phone) if case.citizen_phone else "",
+        contact=contact,
+        can_reveal=identity_allowed and A.REVEAL_CONTACT in available,
+        public_text_actions=PUBLIC_TEXT_ACTIONS,
+    )
+
+
+@bp.route("/cases/<number>")
+def case_page(number: str) -> str:
+    return render_case(case_for_staff(number, current_user))
+
+
+@bp.route("/cases/<number>/act/<slug>", methods=["POST"])
+def case_action(number: str, slug: str) -> Response | tuple[str, int]:
+    case = case_for_staff(number, current_user)
+    spec = ACTIONS.get(slug) or abort(404)
+    form = spec.form()
+    _fill_choices(form, case)
+    if slug == "note" and form.public.data and not form.confirm_public.data:
+        form.confirm_public.errors = [_("Please confirm the public text.")]
+        return render_case(case, open_slug=slug, open_form=form), 400
+    if not form.validate_on_submit():
+        return render_case(case, open_slug=slug, open_form=form), 400
+    version = _int_or_none(form.version.data)
+    try:
+        spec.run(case, form, _actor(), version)
+    except StaleVersion:
+        db.session.rollback()
+        fresh = case_for_staff(number, current_user)
+        return render_case(fresh, open_slug=slug, open_form=form, conflict=True), 409
+    except ValidationFailed as error:
+        db.session.rollback()
+        apply_field_errors(form, error)
+        return render_case(
+            case_for_staff(number, current_user), open_slug=slug, open_form=form
+        ), 400
+    flash(_(spec.done), "success")
+    return redirect(url_for("staff.case_page", number=number))
+
+
+@bp.route("/cases/<number>/reveal", methods=["POST"])
+def reveal_contact(number: str) -> str:
+    """Show the citizen's name and contact on this response only; the reveal is an event."""
+    case = case_for_staff(number, current_user)
+    form = forms.EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    contact = supervision.reveal_contact(case, _actor())
+    return render_case(case, contact=contact)
+
+
+@bp.route("/cases/<number>/files/<int:attachment_id>")
+def case_file(number: str, attachment_id: int) -> Response:
+    case = case_for_staff(number, current_user)
+    attachment = next((a for a in case.attachments if a.id == attachment_id), None) or abort(404)
+    path = open_attachment(attachment, current_app.config["UPLOAD_DIR"])
+    return send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=attachment.content_type == "application/pdf",
+        download_name=attachment.filename,
+    )

@@ -1,0 +1,174 @@
+"""The forms of the staff case page: one per action, each carrying the case version it
+was shown, so an action on a changed case is refused (409) with the typed text kept."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from caseapp.models.enums import PetitionDecision, Satisfaction
+from caseapp.web.public.forms import REQUIRED, choice_list
+
+TEXT = [DataRequired(REQUIRED), Length(max=4000)]
+
+
+class ActionForm(FlaskForm):
+    version = HiddenField()
+
+
+class DispatchForm(ActionForm):
+    department = SelectField(
+        _l("Lead department"), validators=[InputRequired(REQUIRED)], validate_choice=False
+    )
+    assisting = SelectMultipleField(_l("Assisting departments"), validate_choice=False)
+    handler = SelectField(_l("Handler (optional)"), validate_choice=False, validators=[Optional()])
+
+
+class ForwardForm(ActionForm):
+    department = SelectField(
+        _l("Child department"), validators=[InputRequired(REQUIRED)], validate_choice=False
+    )
+
+
+class DepartmentReasonForm(ActionForm):
+    department = SelectField(
+        _l("Department"), validators=[InputRequired(REQUIRED)], validate_choice=False
+    )
+    reason = TextAreaField(
+        _l("Reason"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2}
+    )
+
+
+class TextForm(ActionForm):
+    text = TextAreaField(_l("Text"), validators=TEXT, render_kw={"rows": 4})
+
+
+class PublicTextForm(ActionForm):
+    text = TextAreaField(_l("Text the citizen will see"), validators=TEXT, render_kw={"rows": 5})
+    confirm_public = BooleanField(
+        _l("I have checked this text: it goes to the citizen and cannot be changed later."),
+        validators=[DataRequired(_l("Please confirm the public text."))],
+    )
+
+
+class RejectForm(PublicTextForm):
+    belongs_to = SelectField(
+        _l("For petitions: where it belongs"),
+        choices=choice_list(
+            [
+                ("", "—"),
+                ("court", _l("People's court")),
+                ("arbitration", _l("Arbitration")),
+                ("administrative_review", _l("Administrative review")),
+                ("discipline_inspection", _l("Discipline inspection")),
+            ]
+        ),
+        validators=[Optional()],
+    )
+
+
+class ResolveForm(PublicTextForm):
+    decision = SelectField(
+        _l("Written decision (petitions)"),
+        choices=choice_list(
+            [
+                ("", "—"),
+                (PetitionDecision.SUPPORTED.value, _l("Supported")),
+                (PetitionDecision.EXPLAINED.value, _l("Explained")),
+                (PetitionDecision.NOT_SUPPORTED.value, _l("Not supported")),
+            ]
+        ),
+        validators=[Optional()],
+    )
+
+
+class NoteForm(ActionForm):
+    text = TextAreaField(_l("Note"), validators=TEXT, render_kw={"rows": 3})
+    public = BooleanField(_l("Public reply: the citizen sees it"))
+    confirm_public = BooleanField(
+        _l("I have checked this text: it goes to the citizen and cannot be changed later.")
+    )
+
+
+class SignForm(ActionForm):
+    handler = SelectField(_l("Handler"), validate_choice=False, validators=[Optional()])
+
+
+class ContactForm(ActionForm):
+    method = RadioField(
+        _l("How"),
+        choices=choice_list(
+            [("call", _l("Phone call")), ("sms", _l("SMS")), ("visit", _l("Visit"))]
+        ),
+        default="call",
+        validators=[InputRequired(REQUIRED)],
+    )
+    text = TextAreaField(
+        _l("Note"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2}
+    )
+
+
+class ExtensionForm(ActionForm):
+    days = IntegerField(
+        _l("Days"), validators=[InputRequired(REQUIRED), NumberRange(min=1, max=60)]
+    )
+    reason = TextAreaField(_l("Reason"), validators=TEXT, render_kw={"rows": 2})
+
+
+class DecisionForm(ActionForm):
+    approve = RadioField(
+        _l("Decision"),
+        choices=choice_list([("yes", _l("Approve")), ("no", _l("Deny"))]),
+        validators=[InputRequired(REQUIRED)],
+    )
+    note = TextAreaField(
+        _l("Note"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2}
+    )
+
+
+class FollowUpRatingForm(ActionForm):
+    solved = RadioField(
+        _l("Solved?"), choices=choice_list([("yes", _l("Yes")), ("no", _l("No"))]),
+        validators=[InputRequired(REQUIRED)],
+    )  # fmt: skip
+    satisfaction = RadioField(
+        _l("Satisfaction"),
+        choices=choice_list(
+            [
+                (Satisfaction.SATISFIED.value, _l("Satisfied")),
+                (Satisfaction.BASICALLY_SATISFIED.value, _l("Basically satisfied")),
+                (Satisfaction.UNSATISFIED.value, _l("Unsatisfied")),
+            ]
+        ),
+        validators=[InputRequired(REQUIRED)],
+    )
+    text = TextAreaField(
+        _l("Note of the follow-up call"), validators=[Optional(), Length(max=1000)]
+    )
+
+
+class MergeForm(ActionForm):
+    into = StringField(
+        _l("Case number it repeats"), validators=[DataRequired(REQUIRED), Length(max=32)]
+    )
+
+
+class LeaderForm(ActionForm):
+    leader = SelectField(
+        _l("Responsible leader"), validators=[InputRequired(REQUIRED)], validate_choice=False
+    )
+
+
+class EmptyForm(ActionForm):
+    """Actions that need nothing but a confirmation (sign for self, reveal, mark legacy)."""

@@ -1,0 +1,189 @@
+"""The staff case page: what each user sees, masked contact and its recorded reveal,
+the actions the lifecycle allows, the whole casework through the forms, and a conflict
+between two staff that keeps the typed text."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from caseapp.extensions import db
+from caseapp.models import Case, CaseEvent
+from caseapp.models.enums import CaseKind, CaseStatus, EventAction
+from tests.conftest import AuthActions, csrf_token
+from tests.factories import case_in, department, user
+
+
+def page_of(client: FlaskClient, number: str) -> str:
+    response = client.get(f"/staff/cases/{number}")
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def act(client: FlaskClient, number: str, slug: str, data: dict[str, object]):  # type: ignore[no-untyped-def]
+    page = page_of(client, number)
+    version = re.search(
+        rf'action="/staff/cases/{number}/act/{slug}"[\s\S]*?name="version"[^>]*value="(\d+)"', page
+    )
+    assert version, f"no {slug} form on the page"
+    payload = {
+        "csrf_token": csrf_token(client, f"/staff/cases/{number}"),
+        "version": version.group(1),
+        **data,
+    }
+    return client.post(f"/staff/cases/{number}/act/{slug}", data=payload)
+
+
+def offered(page: str) -> set[str]:
+    return set(re.findall(r'/act/([a-z-]+)"', page))
+
+
+def test_only_staff_who_may_see_the_case_open_it(app: Flask, handler_client: FlaskClient) -> None:
+    with app.app_context():
+        own = case_in(CaseStatus.IN_PROGRESS).number
+        other = case_in(CaseStatus.IN_PROGRESS, lead="cgj").number
+    assert handler_client.get(f"/staff/cases/{own}").status_code == 200
+    assert handler_client.get(f"/staff/cases/{other}").status_code == 404
+    assert handler_client.get("/staff/cases/YC2026-999999").status_code == 404
+
+
+def test_the_contact_is_masked_until_revealed_and_the_reveal_recorded(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    page = page_of(handler_client, number)
+    assert "138****5678" in page and "张*英" in page
+    assert "13812345678" not in page and "张秀英" not in page
+    token = csrf_token(handler_client, f"/staff/cases/{number}")
+    revealed = handler_client.post(
+        f"/staff/cases/{number}/reveal", data={"csrf_token": token}
+    ).get_data(as_text=True)
+    assert "13812345678" in revealed and "张秀英" in revealed
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        reveals = db.session.scalars(
+            sa.select(CaseEvent).where(
+                CaseEvent.case_id == case.id, CaseEvent.action == EventAction.REVEAL_CONTACT
+            )
+        ).all()
+        assert [e.actor_id for e in reveals] == [user("handler").id]
+    assert "13812345678" not in page_of(handler_client, number)  # masked again on the next view
+
+
+def test_a_petitioner_s_identity_is_hidden_from_the_department(
+    app: Flask, handler_client: FlaskClient, intake_client: FlaskClient
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION, category="petition").number
+    page = page_of(handler_client, number)
+    assert "身份保密" in page or "Identity confidential" in page
+    assert "138****5678" not in page
+    token = csrf_token(handler_client, f"/staff/cases/{number}")
+    assert (
+        handler_client.post(f"/staff/cases/{number}/reveal", data={"csrf_token": token}).status_code
+        == 403
+    )
+    assert "138****5678" in page_of(intake_client, number)
+
+
+def test_the_page_offers_the_actions_the_lifecycle_allows(
+    app: Flask, intake_client: FlaskClient, handler_client: FlaskClient
+) -> None:
+    with app.app_context():
+        new = case_in(CaseStatus.NEW).number
+        dispatched = case_in(CaseStatus.DISPATCHED).number
+    assert {"dispatch", "answer", "reject", "merge", "ask"} <= offered(page_of(intake_client, new))
+    assert "resolve" not in offered(page_of(intake_client, new))
+    handler_actions = offered(page_of(handler_client, dispatched))
+    assert {"sign", "return", "note"} <= handler_actions
+    assert "dispatch" not in handler_actions
+
+
+def test_casework_through_the_forms(
+    app: Flask,
+    intake_client: FlaskClient,
+    handler_client: FlaskClient,
+    supervisor_client: FlaskClient,
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.NEW).number
+        zjj = department("zjj").id
+    assert act(intake_client, number, "dispatch", {"department": zjj}).status_code == 302
+    assert act(handler_client, number, "sign", {"handler": ""}).status_code == 302
+    assert (
+        act(
+            handler_client, number, "ask", {"text": "请提供照片。", "confirm_public": "y"}
+        ).status_code
+        == 302
+    )
+    assert (
+        act(handler_client, number, "record-reply", {"text": "电话答复：照片已发。"}).status_code
+        == 302
+    )
+    assert (
+        act(handler_client, number, "contact", {"method": "call", "text": "已电话联系"}).status_code
+        == 302
+    )
+    # A public answer needs its confirmation.
+    refused = act(handler_client, number, "resolve", {"text": "已修复。"})
+    assert refused.status_code == 400
+    assert (
+        act(
+            handler_client, number, "resolve", {"text": "已修复。", "confirm_public": "y"}
+        ).status_code
+        == 302
+    )
+    assert (
+        act(
+            supervisor_client, number, "rate", {"solved": "yes", "satisfaction": "satisfied"}
+        ).status_code
+        == 302
+    )
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case.status is CaseStatus.CLOSED
+        assert case.handler_id == user("handler").id
+
+
+def test_a_conflict_is_refused_with_a_message_and_the_text_kept(
+    app: Flask, demo_base: None
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.NEW).number
+        zjj = department("zjj").id
+    first, second = app.test_client(), app.test_client()
+    AuthActions(first).login("intake")
+    AuthActions(second).login("supervisor")
+    seen = page_of(second, number)  # the second opens the page first
+    old_version = re.search(r'name="version"[^>]*value="(\d+)"', seen).group(1)
+    assert act(first, number, "dispatch", {"department": zjj}).status_code == 302
+    token = csrf_token(second, f"/staff/cases/{number}")
+    response = second.post(
+        f"/staff/cases/{number}/act/urge",
+        data={"csrf_token": token, "version": old_version, "text": "请尽快处理羊驮寺村站点"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "案件已被修改" in body or "The case has changed" in body
+    assert "请尽快处理羊驮寺村站点</textarea>" in body  # the typed text is kept
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(Case.status).where(Case.number == number))
+            is CaseStatus.DISPATCHED
+        )
+
+
+def test_actions_not_allowed_are_refused(app: Flask, handler_client: FlaskClient) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    token = csrf_token(handler_client, f"/staff/cases/{number}")
+    response = handler_client.post(
+        f"/staff/cases/{number}/act/dispatch",
+        data={"csrf_token": token, "version": "99", "department": "1"},
+    )
+    assert response.status_code in (403, 409)
+    assert handler_client.get(f"/staff/cases/{number}/act/dispatch").status_code == 405
