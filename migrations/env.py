@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
-from caseapp.models.alembic_hooks import compare_type, render_item
+from caseapp.models.alembic_hooks import compare_type, include_name, render_item
 
 config = context.config
 if config.config_file_name:
@@ -37,6 +37,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_item=render_item,
         compare_type=compare_type,
+        include_name=include_name,
         render_as_batch=True,
     )
     with context.begin_transaction():
@@ -56,6 +57,7 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("compare_type", compare_type)
+    conf_args.setdefault("include_name", include_name)
 
     with get_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

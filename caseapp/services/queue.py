@@ -1,16 +1,41 @@
-"""The staff queues."""
+"""The staff queues (DESIGN §8): intake, my cases, department and all open; filters;
+the nearest deadline first, in keyset pages; every row for export; and the counts the
+navigation shows. Everything goes through the one visibility predicate."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import joinedload
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload, lazyload, raiseload
 
 from caseapp.extensions import db
-from caseapp.models import Case, User
-from caseapp.models.enums import CaseStatus
-from caseapp.workflow.visibility import visible_cases
+from caseapp.models import Case, CaseRequest, Category, Department, User
+from caseapp.models.enums import (
+    CaseKind,
+    CaseStatus,
+    Channel,
+    RequestKind,
+    RequestStatus,
+    Role,
+)
+from caseapp.models.org import UserRole
+from caseapp.services.errors import ValidationFailed
+from caseapp.services.search import text_matches
+from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
+from caseapp.workflow.visibility import SEES_ALL_CASES, department_subtree, visible_cases
 
+PAGE_SIZE = 50
+EXPORT_BATCH = 500
+DUE_SOON_WITHIN = timedelta(days=1)
+
+# The open statuses, in a fixed order (the SQL text stays the same between runs).
 QUEUE_STATUSES = (
     CaseStatus.NEW,
     CaseStatus.RETURNED,
@@ -20,14 +45,419 @@ QUEUE_STATUSES = (
     CaseStatus.RESOLVED,
 )
 
+# A query that is a case number finds that case, not text that contains it.
+CASE_NUMBER = re.compile(r"^[A-Za-z]{1,16}\d{4}-\d{1,12}$")
 
-def open_cases_for(user: User, limit: int = 50) -> Sequence[Case]:
-    """Open cases this user may see, the nearest deadline first."""
-    stmt = (
+
+class QueueView(enum.StrEnum):
+    INTAKE = "intake"  # new and returned: waiting for intake
+    MINE = "mine"  # open cases I handle
+    DEPARTMENT = "department"  # dispatched to my department (or below), not signed for
+    ALL = "all"  # every open case I may see
+
+
+VIEW_STATUSES: dict[QueueView, tuple[CaseStatus, ...]] = {
+    QueueView.INTAKE: (CaseStatus.NEW, CaseStatus.RETURNED),
+    QueueView.MINE: QUEUE_STATUSES,
+    QueueView.DEPARTMENT: (CaseStatus.DISPATCHED,),
+    QueueView.ALL: QUEUE_STATUSES,
+}
+
+
+class DeadlineState(enum.StrEnum):
+    DUE_TODAY = "due_today"  # due later today (city time), not yet overdue
+    DUE_SOON = "due_soon"  # escalated as due soon, or due within a day
+    OVERDUE = "overdue"
+    SUPERVISED = "supervised"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the filter form asks for; ``None`` (or "") is "any"."""
+
+    status: CaseStatus | None = None
+    kind: CaseKind | None = None
+    category_id: int | None = None
+    department_id: int | None = None  # the lead department
+    handler_id: int | None = None
+    channel: Channel | None = None
+    deadline: DeadlineState | None = None
+    legacy: bool | None = None
+    received_from: date | None = None  # city dates, both ends included
+    received_to: date | None = None
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends in the order (next deadline, nulls last; id)."""
+
+    deadline: datetime | None
+    id: int
+
+    NO_DEADLINE = "n"
+
+    def encode(self) -> str:
+        """``<µs since 1970 UTC>.<id>``, or ``n.<id>`` past the cases without a deadline."""
+        if self.deadline is None:
+            return f"{self.NO_DEADLINE}.{self.id}"
+        micros = (self.deadline - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        return f"{micros}.{self.id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """The cursor an ``after`` parameter names; ValidationFailed if it names none."""
+        head, _, tail = text.partition(".")
+        try:
+            case_id = int(tail)
+            if head == cls.NO_DEADLINE:
+                return cls(None, case_id)
+            deadline = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(head))
+        except (ValueError, OverflowError):
+            raise ValidationFailed("not a queue position", {"after": "invalid"}) from None
+        return cls(deadline, case_id)
+
+    @classmethod
+    def after_case(cls, case: Case) -> Cursor:
+        return cls(case.next_deadline_at, case.id)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: Sequence[Case]
+    next_cursor: Cursor | None  # None on the last page
+
+
+@dataclass(frozen=True)
+class NavigationCounts:
+    """The counts beside "Case queue": over the user's default queue, and approvals."""
+
+    view: QueueView
+    due_today: int
+    overdue: int
+    approvals: int
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The choices of the filter form that come from the database."""
+
+    categories: Sequence[Category]
+    departments: Sequence[Department]
+    handlers: Sequence[User]
+
+
+# --- which queues ------------------------------------------------------------------------
+
+
+def _in_department(user: User) -> bool:
+    return bool(user.roles & {Role.HANDLER, Role.LEAD}) and user.department_id is not None
+
+
+def offered_views(user: User) -> tuple[QueueView, ...]:
+    """The queues shown as tabs for this user, in order."""
+    views: list[QueueView] = []
+    if user.roles & {Role.INTAKE, Role.SUPERVISOR}:
+        views.append(QueueView.INTAKE)
+    if user.roles & {Role.HANDLER, Role.LEAD}:
+        views.append(QueueView.MINE)
+    if _in_department(user):
+        views.append(QueueView.DEPARTMENT)
+    views.append(QueueView.ALL)
+    return tuple(views)
+
+
+def default_view(user: User) -> QueueView:
+    """Supervisors and leaders: all open; leads: department; handlers: mine; intake:
+    intake. With several roles the first of that order wins."""
+    roles = user.roles
+    if roles & {Role.SUPERVISOR, Role.LEADER}:
+        return QueueView.ALL
+    if Role.LEAD in roles and _in_department(user):
+        return QueueView.DEPARTMENT
+    if Role.HANDLER in roles:
+        return QueueView.MINE
+    if Role.INTAKE in roles:
+        return QueueView.INTAKE
+    return QueueView.ALL
+
+
+def choose_view(user: User, wanted: str | None) -> QueueView:
+    """The queue a ``view`` parameter asks for if it is one offered, else the default."""
+    if wanted in {v.value for v in offered_views(user)}:
+        return QueueView(wanted)
+    return default_view(user)
+
+
+# --- the statement -----------------------------------------------------------------------
+
+
+def _city_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+
+
+def local_day_start(day: date) -> datetime:
+    """00:00 of a city date, in UTC."""
+    return datetime.combine(day, time(), tzinfo=_city_zone()).astimezone(UTC)
+
+
+def end_of_local_day(now: datetime) -> datetime:
+    """24:00 of the city's day that ``now`` falls on, in UTC."""
+    return local_day_start(now.astimezone(_city_zone()).date() + timedelta(days=1))
+
+
+def _view_condition(user: User, view: QueueView) -> sa.ColumnElement[bool]:
+    condition = Case.status.in_(VIEW_STATUSES[view])
+    if view is QueueView.MINE:
+        return sa.and_(condition, Case.handler_id == user.id)
+    if view is QueueView.DEPARTMENT:
+        if not _in_department(user):
+            return sa.false()
+        assert user.department_id is not None
+        return sa.and_(
+            condition,
+            Case.lead_department_id.in_(
+                department_subtree(user.department_id, name="queue_department")
+            ),
+        )
+    return condition
+
+
+def _deadline_condition(state: DeadlineState, now: datetime) -> sa.ColumnElement[bool]:
+    if state is DeadlineState.DUE_TODAY:
+        return sa.and_(Case.next_deadline_at >= now, Case.next_deadline_at < end_of_local_day(now))
+    if state is DeadlineState.DUE_SOON:
+        return sa.or_(
+            Case.escalation_level == LEVEL_DUE_SOON,
+            sa.and_(Case.next_deadline_at >= now, Case.next_deadline_at < now + DUE_SOON_WITHIN),
+        )
+    if state is DeadlineState.OVERDUE:
+        return Case.next_deadline_at < now
+    return Case.escalation_level >= LEVEL_SUPERVISED
+
+
+def _filter_conditions(filters: QueueFilters, now: datetime) -> list[sa.ColumnElement[bool]]:
+    f = filters
+    conditions: list[sa.ColumnElement[bool]] = []
+    if f.status is not None:
+        conditions.append(Case.status == f.status)
+    if f.kind is not None:
+        conditions.append(Case.kind == f.kind)
+    if f.category_id is not None:
+        conditions.append(Case.category_id == f.category_id)
+    if f.department_id is not None:
+        conditions.append(Case.lead_department_id == f.department_id)
+    if f.handler_id is not None:
+        conditions.append(Case.handler_id == f.handler_id)
+    if f.channel is not None:
+        conditions.append(Case.channel == f.channel)
+    if f.deadline is not None:
+        conditions.append(_deadline_condition(f.deadline, now))
+    if f.legacy is not None:
+        conditions.append(Case.is_legacy == f.legacy)
+    if f.received_from is not None:
+        conditions.append(Case.received_at >= local_day_start(f.received_from))
+    if f.received_to is not None:
+        conditions.append(Case.received_at < local_day_start(f.received_to + timedelta(days=1)))
+    q = f.q.strip()
+    if CASE_NUMBER.match(q):
+        conditions.append(Case.number == q.upper())
+    elif q:
+        conditions.append(text_matches(q))
+    return conditions
+
+
+def queue_statement(
+    user: User, view: QueueView, filters: QueueFilters, now: datetime | None = None
+) -> sa.Select[tuple[Case]]:
+    """``select(Case)`` of a queue with its filters, for ``user``; not yet ordered."""
+    now = now or datetime.now(UTC)
+    return (
         visible_cases(user)
-        .where(Case.status.in_(QUEUE_STATUSES))
-        .options(joinedload(Case.category), joinedload(Case.lead_department))
-        .order_by(Case.next_deadline_at.is_(None), Case.next_deadline_at, Case.id)
-        .limit(limit)
+        .where(_view_condition(user, view))
+        .where(*_filter_conditions(filters, now))
     )
-    return db.session.scalars(stmt).all()
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def _for_listing(stmt: sa.Select[tuple[Case]]) -> sa.Select[tuple[Case]]:
+    """Load what a list row shows in the same statement; anything else would be N+1."""
+    return stmt.options(
+        joinedload(Case.category),
+        joinedload(Case.lead_department),
+        joinedload(Case.handler).options(lazyload(User.role_rows)),
+        raiseload("*"),
+    )
+
+
+def _page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int) -> QueuePage:
+    """One page in the order (next deadline, id), the cases without a deadline last.
+
+    Two legs rather than one ``ORDER BY next_deadline_at IS NULL, …``: each leg's order
+    is that of an index on next_deadline_at (SQLite's entries end with the id;
+    PostgreSQL sorts ties incrementally), so a page reads about ``size`` rows instead
+    of sorting the whole queue. The cursor condition is written as a range on
+    next_deadline_at plus a tie-break, so the index serves it too.
+    """
+    stmt = _for_listing(stmt)
+    cases: list[Case] = []
+    if after is None or after.deadline is not None:
+        dated = stmt.where(Case.next_deadline_at.is_not(None))
+        if after is not None:
+            assert after.deadline is not None
+            dated = dated.where(
+                Case.next_deadline_at >= after.deadline,
+                sa.or_(Case.next_deadline_at > after.deadline, Case.id > after.id),
+            )
+        dated = dated.order_by(Case.next_deadline_at, Case.id).limit(size + 1)
+        cases = list(db.session.scalars(dated).unique())
+        if len(cases) > size:
+            return QueuePage(cases[:size], Cursor.after_case(cases[size - 1]))
+    undated = stmt.where(Case.next_deadline_at.is_(None))
+    if after is not None and after.deadline is None:
+        undated = undated.where(Case.id > after.id)
+    room = size - len(cases)
+    cases += db.session.scalars(undated.order_by(Case.id).limit(room + 1)).unique()
+    if len(cases) > size:
+        return QueuePage(cases[:size], Cursor.after_case(cases[size - 1]))
+    return QueuePage(cases, None)
+
+
+def queue_page(
+    user: User,
+    view: QueueView,
+    filters: QueueFilters,
+    after: Cursor | None = None,
+    *,
+    now: datetime | None = None,
+    size: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of a queue: the nearest deadline first, then by id, after ``after``."""
+    return _page(queue_statement(user, view, filters, now), after, size)
+
+
+def iter_queue(
+    user: User,
+    view: QueueView,
+    filters: QueueFilters,
+    *,
+    now: datetime | None = None,
+    batch: int = EXPORT_BATCH,
+) -> Iterator[Case]:
+    """Every case of a filtered queue in page order, read in keyset batches (exports).
+
+    Each batch is read in its own transaction, ended once the caller has taken the
+    batch's last case: a long export holds neither a lock nor a snapshot for its whole
+    length (on SQLite every transaction here takes the write lock, and writers would
+    wait). A case whose deadline moves meanwhile may be missed or listed twice, as when
+    paging by hand. Call it with no pending changes in the session.
+    """
+    stmt = queue_statement(user, view, filters, now or datetime.now(UTC))
+    after: Cursor | None = None
+    while True:
+        page = _page(stmt, after, batch)
+        yield from page.cases
+        if page.next_cursor is None:
+            return
+        db.session.rollback()  # only reads happened; the next batch starts afresh
+        after = page.next_cursor
+
+
+def deadline_state(case: Case, now: datetime) -> DeadlineState | None:
+    """The most pressing state a row shows: supervised, overdue or due soon (the same
+    rules as the filter)."""
+    due = case.next_deadline_at
+    if case.escalation_level >= LEVEL_SUPERVISED:
+        return DeadlineState.SUPERVISED
+    if due is not None and due < now:
+        return DeadlineState.OVERDUE
+    if case.escalation_level == LEVEL_DUE_SOON or (
+        due is not None and now <= due < now + DUE_SOON_WITHIN
+    ):
+        return DeadlineState.DUE_SOON
+    return None
+
+
+# --- the navigation's counts -------------------------------------------------------------
+
+
+def _approvals_condition(user: User) -> sa.ColumnElement[bool] | None:
+    """The pending requests ``user`` may decide (the lifecycle's DECIDE_* rules):
+    supervisors decide returns, redos and extensions except a petition's; the lead of
+    the lead department decides a petition's extension."""
+    mine: list[sa.ColumnElement[bool]] = []
+    if Role.SUPERVISOR in user.roles:
+        mine.append(
+            sa.or_(
+                CaseRequest.kind.in_((RequestKind.RETURN, RequestKind.REDO)),
+                sa.and_(CaseRequest.kind == RequestKind.EXTENSION, Case.kind != CaseKind.PETITION),
+            )
+        )
+    if Role.LEAD in user.roles and user.department_id is not None:
+        mine.append(
+            sa.and_(
+                CaseRequest.kind == RequestKind.EXTENSION,
+                Case.kind == CaseKind.PETITION,
+                Case.lead_department_id == user.department_id,
+            )
+        )
+    return sa.or_(*mine) if mine else None
+
+
+def navigation_counts(user: User, now: datetime | None = None) -> NavigationCounts:
+    """Due later today and overdue in the user's default queue (what the "Case queue"
+    link opens), and the approvals waiting for the user: two COUNT queries."""
+    now = now or datetime.now(UTC)
+    view = default_view(user)
+    end_of_today = end_of_local_day(now)
+    due = Case.next_deadline_at
+    due_today, overdue = db.session.execute(
+        visible_cases(user)
+        .with_only_columns(
+            sa.func.count(sa.case((due >= now, Case.id))),
+            sa.func.count(sa.case((due < now, Case.id))),
+        )
+        .where(_view_condition(user, view), due < end_of_today)
+    ).one()
+    approvals = 0
+    decides = _approvals_condition(user)
+    if decides is not None:
+        approvals = db.session.scalar(
+            visible_cases(user)
+            .with_only_columns(sa.func.count(CaseRequest.id))
+            .join_from(Case, CaseRequest, CaseRequest.case_id == Case.id)
+            .where(CaseRequest.status == RequestStatus.PENDING, decides)
+        )
+    return NavigationCounts(view, due_today, overdue, approvals or 0)
+
+
+# --- the filter form's choices -----------------------------------------------------------
+
+
+def filter_options(user: User) -> FilterOptions:
+    """Categories, departments and the handlers ``user`` may filter by: department staff
+    choose among the handlers of their own department and those below it, everyone else
+    among all handlers."""
+    categories = db.session.scalars(
+        sa.select(Category).order_by(Category.sort_order, Category.id)
+    ).all()
+    departments = db.session.scalars(
+        sa.select(Department).where(Department.retired_at.is_(None)).order_by(Department.id)
+    ).all()
+    handlers_stmt = (
+        sa.select(User)
+        .where(
+            User.active.is_(True),
+            User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == Role.HANDLER)),
+        )
+        .options(lazyload(User.role_rows))
+        .order_by(User.display_name, User.id)
+    )
+    if _in_department(user) and not user.roles & SEES_ALL_CASES:
+        assert user.department_id is not None
+        handlers_stmt = handlers_stmt.where(
+            User.department_id.in_(department_subtree(user.department_id))
+        )
+    return FilterOptions(categories, departments, db.session.scalars(handlers_stmt).all())

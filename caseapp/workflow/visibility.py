@@ -13,13 +13,12 @@ from caseapp.workflow.lifecycle import Capacity
 SEES_ALL_CASES = frozenset({Role.INTAKE, Role.SUPERVISOR})
 
 
-def department_subtree(department_id: int) -> sa.Select[tuple[int]]:
-    """The ids of a department and all departments below it (a recursive CTE)."""
-    tree = (
-        sa.select(Department.id)
-        .where(Department.id == department_id)
-        .cte("department_subtree", recursive=True)
-    )
+def department_subtree(
+    department_id: int, name: str = "department_subtree"
+) -> sa.Select[tuple[int]]:
+    """The ids of a department and all departments below it (a recursive CTE; a query
+    that needs a second one beside the visibility predicate's gives it another name)."""
+    tree = sa.select(Department.id).where(Department.id == department_id).cte(name, recursive=True)
     child = aliased(Department)
     tree = tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
     return sa.select(tree.c.id)

@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from caseapp.extensions import db
 from caseapp.models import CaseEvent
-from caseapp.models.alembic_hooks import compare_type, render_item
+from caseapp.models.alembic_hooks import compare_type, include_name, render_item
 from caseapp.models.enums import EventAction
 from caseapp.models.types import utcnow
 from tests.factories import case_row
@@ -31,7 +31,12 @@ def test_there_is_exactly_one_head(app: Flask) -> None:
 def _schema_differences(app: Flask) -> list:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": compare_type, "render_item": render_item}
+            conn,
+            opts={
+                "compare_type": compare_type,
+                "render_item": render_item,
+                "include_name": include_name,
+            },
         )
         return compare_metadata(context, db.metadata)
 

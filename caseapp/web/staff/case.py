@@ -20,6 +20,7 @@ from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, Role, Satisfaction
+from caseapp.models.types import utcnow
 from caseapp.services import case_page as page_data
 from caseapp.services import casework, closing, intake, supervision
 from caseapp.services.attachments import open_attachment
@@ -185,6 +186,10 @@ def render_case(
     actor = _actor()
     capacities = capacities_of(actor, case)
     available = lifecycle.available_actions(case.status, case.kind, capacities)
+    if A.RETURN in available or A.REQUEST_RETURN in available:
+        # A direct return within the window after dispatch, a request after it.
+        direct = casework.within_return_window(case, utcnow())
+        available = [a for a in available if a is not (A.REQUEST_RETURN if direct else A.RETURN)]
     templates = page_data.reply_templates(case)
     chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
     action_forms = _forms_for(case, available, chosen.body_zh if chosen else "")
