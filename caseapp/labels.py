@@ -111,5 +111,9 @@ def status_label(status: CaseStatus) -> str:
     return str(STATUS_LABELS[status])
 
 
+def channel_label(channel: Channel) -> str:
+    return str(CHANNEL_LABELS[channel])
+
+
 def kind_label(kind: CaseKind) -> str:
     return str(KIND_LABELS[kind])

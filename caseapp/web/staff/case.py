@@ -19,10 +19,11 @@ from werkzeug.wrappers import Response
 from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Case
-from caseapp.models.enums import EventAction, PetitionDecision, Role, Satisfaction
+from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
 from caseapp.models.types import utcnow
 from caseapp.services import case_page as page_data
 from caseapp.services import casework, closing, intake, supervision
+from caseapp.services import lifecycle as lifecycle_service
 from caseapp.services.attachments import open_attachment
 from caseapp.services.errors import StaleVersion, ValidationFailed
 from caseapp.services.lifecycle import Actor, capacities_of
@@ -159,6 +160,21 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         )
 
 
+def _precondition_met(case: Case, action: EventAction) -> bool:
+    """Offer a decision only when something waits for it, an exclusion only for an
+    unsatisfied rating (the services refuse the others anyway)."""
+    waiting = {
+        A.DECIDE_RETURN: RequestKind.RETURN,
+        A.DECIDE_EXTENSION: RequestKind.EXTENSION,
+        A.DECIDE_REDO: RequestKind.REDO,
+    }
+    if action in waiting:
+        return lifecycle_service.pending_request(case, waiting[action]) is not None
+    if action is A.EXCLUDE_RATING:
+        return case.rating_satisfaction is Satisfaction.UNSATISFIED and not case.rating_excluded
+    return True
+
+
 def _forms_for(
     case: Case, available: list[EventAction], template_text: str
 ) -> dict[str, forms.ActionForm]:
@@ -190,6 +206,7 @@ def render_case(
         # A direct return within the window after dispatch, a request after it.
         direct = casework.within_return_window(case, utcnow())
         available = [a for a in available if a is not (A.REQUEST_RETURN if direct else A.RETURN)]
+    available = [a for a in available if _precondition_met(case, a)]
     templates = page_data.reply_templates(case)
     chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
     action_forms = _forms_for(case, available, chosen.body_zh if chosen else "")
