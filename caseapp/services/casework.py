@@ -3,8 +3,13 @@ resolve, record contact, extensions and notes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
+from flask import current_app
+
+from caseapp.extensions import db
 from caseapp.models import Case, CaseRequest, User
 from caseapp.models.enums import (
     CaseKind,
@@ -18,6 +23,7 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.services import deadlines, lifecycle, notices
+from caseapp.services.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.cases import add_participant, department_by_id, now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.intake import _handler_in, _text
@@ -357,9 +363,11 @@ def resolve_case(
     *,
     version: int | None,
     decision: PetitionDecision | None = None,
+    files: Sequence[CheckedFile] = (),
     now: datetime | None = None,
 ) -> Case:
-    """Give the answer (办结); a petition's answer is a written decision."""
+    """Give the answer (办结), with photos the citizen sees if any; a petition's answer
+    is a written decision."""
     now = now_or(now)
     answer = _text(answer, "answer")
     if case.kind is CaseKind.PETITION and decision is None:
@@ -384,8 +392,24 @@ def resolve_case(
         data={"decision": str(decision)} if decision else {},
         effects=effects,
     )
-    notices.notify_citizens(case, outcome.event, "answer", {"answer": answer})
-    lifecycle.commit()
+    written: list[Path] = []
+    try:
+        if files:
+            written = store_files(files, current_app.config["UPLOAD_DIR"])
+            attach_files(
+                case,
+                files,
+                public=True,
+                uploaded_by_id=actor.user.id if actor.user else None,
+                event_id=outcome.event.id,
+                now=now,
+            )
+        notices.notify_citizens(case, outcome.event, "answer", {"answer": answer})
+        lifecycle.commit()
+    except Exception:
+        db.session.rollback()
+        remove_files(written)
+        raise
     return case
 
 

@@ -24,7 +24,7 @@ from caseapp.models.types import utcnow
 from caseapp.services import case_page as page_data
 from caseapp.services import casework, closing, intake, supervision
 from caseapp.services import lifecycle as lifecycle_service
-from caseapp.services.attachments import open_attachment
+from caseapp.services.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.errors import StaleVersion, ValidationFailed
 from caseapp.services.lifecycle import Actor, capacities_of
 from caseapp.services.messages import N_
@@ -57,6 +57,14 @@ def _ids(values: list[str]) -> list[int]:
 
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value and str(value).isdigit() else None
+
+
+def _uploads() -> list[Upload]:
+    return [
+        Upload(filename=f.filename or "", data=f.read())
+        for f in request.files.getlist("attachments")
+        if f and f.filename
+    ]
 
 
 def _merge(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
@@ -98,8 +106,8 @@ ACTIONS: dict[str, ActionSpec] = {
     "decide-extension": ActionSpec(A.DECIDE_EXTENSION, forms.DecisionForm, lambda c, f, a, v: casework.decide_extension(
         c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the extension"), N_("The extension was decided.")),
     "resolve": ActionSpec(A.RESOLVE, forms.ResolveForm, lambda c, f, a, v: casework.resolve_case(
-        c, a, f.text.data, version=v, decision=PetitionDecision(f.decision.data) if f.decision.data else None),
-        N_("Resolve"), N_("The answer was sent.")),
+        c, a, f.text.data, version=v, decision=PetitionDecision(f.decision.data) if f.decision.data else None,
+        files=checked_uploads(_uploads())), N_("Resolve"), N_("The answer was sent.")),
     "note": ActionSpec(A.NOTE, forms.NoteForm, lambda c, f, a, v: casework.add_note(
         c, a, f.text.data, public=bool(f.public.data), version=v), N_("Add a note"), N_("The note was added.")),
     "rate": ActionSpec(A.RATE, forms.FollowUpRatingForm, lambda c, f, a, v: closing.rate_case(

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -79,6 +80,11 @@ class RejectForm(PublicTextForm):
 
 
 class ResolveForm(PublicTextForm):
+    attachments = MultipleFileField(
+        _l("Photos for the citizen (optional)"),
+        description=_l("Up to 5 files: JPEG, PNG or PDF, at most 10 MB each."),
+        render_kw={"accept": "image/jpeg,image/png,application/pdf"},
+    )
     decision = SelectField(
         _l("Written decision (petitions)"),
         choices=choice_list(

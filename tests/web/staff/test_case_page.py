@@ -187,3 +187,45 @@ def test_actions_not_allowed_are_refused(app: Flask, handler_client: FlaskClient
     )
     assert response.status_code in (403, 409)
     assert handler_client.get(f"/staff/cases/{number}/act/dispatch").status_code == 405
+
+
+def test_the_handler_attaches_photos_to_the_public_answer(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    import io
+
+    from caseapp.models import Attachment
+    from tests.web.public.test_request_form import jpeg_bytes
+
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    page = page_of(handler_client, number)
+    version = re.search(
+        rf'action="/staff/cases/{number}/act/resolve"[\s\S]*?name="version"[^>]*value="(\d+)"', page
+    ).group(1)
+    response = handler_client.post(
+        f"/staff/cases/{number}/act/resolve",
+        data={
+            "csrf_token": csrf_token(handler_client, f"/staff/cases/{number}"),
+            "version": version,
+            "text": "已修复，见照片。",
+            "confirm_public": "y",
+            "attachments": [(io.BytesIO(jpeg_bytes()), "修复后.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        photo = db.session.scalar(sa.select(Attachment).where(Attachment.case_id == case.id))
+        assert (
+            photo.public
+            and photo.event_id is not None
+            and photo.uploaded_by_id == user("handler").id
+        )
+    # The citizen sees the photo on their page (it is public).
+    from caseapp.services import citizen
+
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert [a.filename for a in citizen.citizen_attachments(case)] == ["修复后.jpg"]
