@@ -12,6 +12,7 @@ from caseapp.services.errors import ValidationFailed
 
 users_cli = AppGroup("users", help="Staff accounts.")
 outbox_cli = AppGroup("outbox", help="Notices waiting to be sent.")
+sla_cli = AppGroup("sla", help="Deadlines and escalation.")
 demo_cli = AppGroup("demo", help="Demo data for the local run.")
 
 
@@ -81,11 +82,24 @@ def outbox_deliver_command(limit: int) -> None:
         click.echo(f"  failed: {error}", err=True)
 
 
+@sla_cli.command("sweep")
+def sla_sweep_command() -> None:
+    """Raise escalation levels, resume and close what the clocks say, notify staff."""
+    import time
+
+    from caseapp.services.sweep import run_sweep
+
+    started = time.perf_counter()
+    report = run_sweep()
+    click.echo(f"{report} in {time.perf_counter() - started:.2f} s")
+
+
 @click.command("worker")
 @click.option("--interval", type=int, default=None, help="Seconds between rounds.")
 @click.option("--rounds", type=int, default=0, help="Stop after this many rounds (0: run on).")
 def worker_command(interval: int | None, rounds: int) -> None:
-    """Deliver notices in a loop until SIGTERM or Ctrl-C (any number may run at once)."""
+    """Sweep deadlines and deliver notices in a loop until SIGTERM or Ctrl-C (any number
+    may run at once)."""
     from caseapp.notify.worker import run_worker
 
     run_worker(
@@ -100,4 +114,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(sla_cli)
     app.cli.add_command(worker_command)

@@ -59,6 +59,16 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Your request for review of {number} was filed as {review_number}.",
         ),
     },
+    "staff_escalation": {
+        "zh_CN": (
+            "案件预警 {number}",
+            "案件{number}（{title}）的{clock}时限{due}，预警级别{level}，请及时处理。",
+        ),
+        "en": (
+            "Case alert {number}",
+            "Case {number} ({title}): the {clock} deadline {due} is at alert level {level}.",
+        ),
+    },
     "access_code": {
         "zh_CN": ("验证码", "您查询诉求{number}的验证码是{code}，{minutes}分钟内有效。"),
         "en": (

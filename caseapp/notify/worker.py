@@ -1,4 +1,5 @@
-"""The ``worker`` loop: delivery rounds until told to stop (SIGTERM, SIGINT)."""
+"""The ``worker`` loop: a deadline sweep and a delivery round, again and again, until
+told to stop (SIGTERM, SIGINT)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from caseapp.extensions import db
 from caseapp.notify.delivery import deliver_due
+from caseapp.services.sweep import run_sweep
 
 
 def run_worker(
@@ -28,11 +30,15 @@ def run_worker(
     done = 0
     echo(f"worker started: a round every {interval:g} s")
     while not stop.is_set():
+        swept = run_sweep()
+        db.session.remove()
         report = deliver_due(config)
         db.session.remove()
         done += 1
-        if report.claimed:
-            echo(f"round {done}: sent {report.sent}, to retry {report.retried}, dead {report.dead}")
+        if report.claimed or swept.notices or swept.resumed or swept.closed_unrated:
+            echo(
+                f"round {done}: sweep: {swept}; sent {report.sent}, to retry {report.retried}, dead {report.dead}"
+            )
         if rounds and done >= rounds:
             break
         stop.wait(interval)

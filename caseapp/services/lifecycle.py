@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from caseapp.extensions import db
@@ -137,6 +138,9 @@ def apply_action(
             _cancel_requests_left_behind(case, from_status, actor, now)
         refresh_summary(case)
         case.updated_at = now
+        # Always write the case row, even when nothing in it changed (the same instant,
+        # an event-only action): the UPDATE is what checks and bumps the version.
+        flag_modified(case, "updated_at")
         event = record_event(
             case,
             action,

@@ -190,7 +190,8 @@ def test_a_late_worker_cannot_mark_a_row_it_lost(app_ctx: Flask) -> None:
 def test_every_notice_has_its_text_in_both_languages(template: str, language: str) -> None:
     params = {"number": "YC2026-000123", "accept_by": "2026-11-30", "department": "市水务局",
               "resolve_by": "2026-12-05", "reason": "r", "question": "q", "answer": "a",
-              "review_number": "YC2026-000124", "code": "123456", "minutes": 10}  # fmt: skip
+              "review_number": "YC2026-000124", "code": "123456", "minutes": 10,
+              "title": "t", "clock": "resolve", "level": 2, "due": "2026-12-01"}  # fmt: skip
     subject, text = render(template, language, params)
     assert subject and "YC2026-000123" in text and "{" not in text
 

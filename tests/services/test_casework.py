@@ -469,3 +469,14 @@ def test_staff_file_for_a_citizen_with_a_landline_or_a_postal_address() -> None:
             ),
             staff("handler"),
         )
+
+
+def test_a_stale_version_is_refused_even_when_nothing_in_the_row_would_change() -> None:
+    """Two urges at the same instant: the second, on the version both saw, must fail even
+    though it would write the very same values (found by the concurrent-sweep test)."""
+    case = new_case(now=local(2026, 11, 2, 9, 0))
+    moment = local(2026, 11, 2, 10, 0)
+    seen = case.version
+    supervision.urge_case(case, staff("supervisor"), "请尽快受理", version=seen, now=moment)
+    with pytest.raises(StaleVersion):
+        supervision.urge_case(case, staff("supervisor"), "请尽快受理", version=seen, now=moment)
