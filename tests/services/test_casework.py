@@ -471,12 +471,13 @@ def test_staff_file_for_a_citizen_with_a_landline_or_a_postal_address() -> None:
         )
 
 
-def test_a_stale_version_is_refused_even_when_nothing_in_the_row_would_change() -> None:
-    """Two urges at the same instant: the second, on the version both saw, must fail even
-    though it would write the very same values (found by the concurrent-sweep test)."""
-    case = new_case(now=local(2026, 11, 2, 9, 0))
+def test_every_action_moves_the_version_even_when_the_row_would_not_change() -> None:
+    """Two notes at the same instant write identical case columns; the second must still
+    move the version, or a concurrent writer's check would pass (found by the
+    concurrent-sweep test on PostgreSQL)."""
+    case = case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0))
     moment = local(2026, 11, 2, 10, 0)
-    seen = case.version
-    supervision.urge_case(case, staff("supervisor"), "请尽快受理", version=seen, now=moment)
-    with pytest.raises(StaleVersion):
-        supervision.urge_case(case, staff("supervisor"), "请尽快受理", version=seen, now=moment)
+    casework.add_note(case, staff("handler"), "第一条", version=case.version, now=moment)
+    before = case.version
+    casework.add_note(case, staff("handler"), "第二条", version=case.version, now=moment)
+    assert case.version == before + 1
