@@ -19,7 +19,6 @@ from caseapp.models.enums import (
     PetitionDecision,
     PolicyTerm,
     RequestKind,
-    RequestStatus,
     TimeUnit,
 )
 from caseapp.services import deadlines, lifecycle, notices
@@ -213,10 +212,7 @@ def decide_return(
     note = _text(note, "note")
 
     def effects() -> None:
-        request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
-        request.decided_by_id = actor.user.id if actor.user else None
-        request.decided_at = now
-        request.decision_note = note
+        lifecycle.settle_request(request, actor, approve, note, now)
         if approve:
             _returned_effects(case, now)
 
@@ -515,10 +511,7 @@ def decide_extension(
     math = deadlines.deadline_math()
 
     def effects() -> None:
-        request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
-        request.decided_by_id = actor.user.id if actor.user else None
-        request.decided_at = now
-        request.decision_note = note
+        lifecycle.settle_request(request, actor, approve, note, now)
         if approve:
             for row in deadlines.running(case, Clock.RESOLVE):
                 deadlines.extend_clock(row, Period(TimeUnit(cap.unit), request.days or 0), math)

@@ -17,7 +17,6 @@ from caseapp.models.enums import (
     EventAction,
     PolicyTerm,
     RequestKind,
-    RequestStatus,
     Satisfaction,
 )
 from caseapp.services import deadlines, ledgers, lifecycle, notices
@@ -149,10 +148,7 @@ def decide_redo(
         raise NotAllowed("no redo is waiting for a decision")
 
     def effects() -> None:
-        request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
-        request.decided_by_id = _actor_id(actor)
-        request.decided_at = now
-        request.decision_note = note
+        lifecycle.settle_request(request, actor, approve, note, now)
         if approve:
             _start_redo(case, now)
         else:

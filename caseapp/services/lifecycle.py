@@ -210,6 +210,16 @@ def _cancel_requests_left_behind(
             )
 
 
+def settle_request(
+    request: CaseRequest, actor: Actor, approve: bool, note: str, now: datetime
+) -> None:
+    """Record a decision on a waiting request (extension, late return, further redo)."""
+    request.status = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+    request.decided_by_id = actor.user.id if actor.user else None
+    request.decided_at = now
+    request.decision_note = note
+
+
 def pending_request(case: Case, kind: Any) -> CaseRequest | None:
     return next(
         (r for r in case.requests if r.kind is kind and r.status is RequestStatus.PENDING), None
