@@ -17,11 +17,13 @@ def register_blueprints(app: Flask) -> None:
     from caseapp.web.auth import init_login
     from caseapp.web.public import bp as public_bp
     from caseapp.web.staff import bp as staff_bp
+    from caseapp.web.supervisor import bp as supervisor_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/staff")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(supervisor_bp, url_prefix="/supervisor")
     init_login(app)
     display.init_app(app)
     _register_error_pages(app)

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+
+from caseapp.services import escalation_board
+from caseapp.web.supervisor import bp
+
+
+@bp.route("/escalations")
+def escalations() -> str:
+    department = request.args.get("department", type=int)
+    return render_template(
+        "supervisor/escalations.html",
+        department_counts=escalation_board.counts_by_department(current_user),
+        late=escalation_board.overdue_cases(current_user, department_id=department),
+        approvals=escalation_board.approvals_waiting(current_user),
+        department=department,
+    )
