@@ -103,3 +103,12 @@ def refresh_summary(case: Case) -> None:
     active = [row for row in running(case) if row.paused_at is None]
     case.next_deadline_at = min((row.due_at for row in active), default=None)
     case.escalation_level = max((row.escalation_level for row in active), default=0)
+
+
+def calendar_warning(now: datetime | None = None) -> int | None:
+    """The next year, when from 1 December on no calendar data covers it (DESIGN §4)."""
+    from caseapp.models.types import utcnow
+    from caseapp.workflow.calendar import next_year_warning
+
+    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    return next_year_warning((now or utcnow()).astimezone(zone).date(), load_calendar())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user
 
-from caseapp.services import escalation_board
+from caseapp.services import deadlines, escalation_board
 from caseapp.web.supervisor import bp
 
 
@@ -16,4 +16,5 @@ def escalations() -> str:
         late=escalation_board.overdue_cases(current_user, department_id=department),
         approvals=escalation_board.approvals_waiting(current_user),
         department=department,
+        calendar_year=deadlines.calendar_warning(),
     )

@@ -49,3 +49,26 @@ def test_a_leader_sees_only_the_cases_in_their_care(app: Flask, demo_base: None)
     AuthActions(client).login("leader")
     body = client.get("/supervisor/escalations").get_data(as_text=True)
     assert mine in body and other not in body
+
+
+def test_from_1_december_a_next_year_without_calendar_data_is_a_warning(
+    app: Flask, demo_base: None
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    tz = ZoneInfo("Asia/Shanghai")
+
+    def page(username: str, url: str) -> str:
+        client = app.test_client()  # signed in at the travelled time (idle timeout)
+        AuthActions(client).login(username)
+        response = client.get(url)
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    with time_machine.travel(datetime(2026, 11, 30, 12, 0, tzinfo=tz), tick=False):
+        assert "2027" not in page("supervisor", "/supervisor/escalations")
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=tz), tick=False):
+        assert "2027" in page("supervisor", "/supervisor/escalations")
+        assert "2027" in page("admin", "/admin/")
