@@ -59,7 +59,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_datetime
     app.jinja_env.filters["deadline"] = local_deadline
 
-    from caseapp.labels import channel_label, clock_label, event_label, kind_label, status_label
+    from caseapp.labels import (
+        channel_label,
+        clock_label,
+        event_label,
+        inbox_label,
+        kind_label,
+        status_label,
+    )
 
     @app.context_processor
     def language_context() -> dict[str, object]:
@@ -74,4 +81,5 @@ def init_app(app: Flask) -> None:
             "event_label": event_label,
             "clock_label": clock_label,
             "channel_label": channel_label,
+            "inbox_label": inbox_label,
         }

@@ -99,6 +99,17 @@ CLOCK_LABELS = {
 }
 
 
+INBOX_LABELS = {
+    "escalation_1": _l("Due soon"),
+    "escalation_2": _l("Overdue"),
+    "escalation_3": _l("Supervised"),
+}
+
+
+def inbox_label(kind: str) -> str:
+    return str(INBOX_LABELS.get(kind, kind))
+
+
 def clock_label(clock: str) -> str:
     return str(CLOCK_LABELS.get(clock, clock))
 
