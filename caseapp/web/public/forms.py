@@ -149,7 +149,7 @@ def request_form_for(category: Category, lang: str, **kwargs: Any) -> RequestFor
     """The request form with ``category``'s own questions as extra fields."""
 
     class CategoryRequestForm(RequestForm):
-        pass
+        """The request form of one category (its questions are added below)."""
 
     if not category.anonymous_allowed:
         # Not offered, so not taken from a crafted request either.
