@@ -37,7 +37,7 @@ def test_the_board_counts_lists_and_sorts(app: Flask, supervisor_client: FlaskCl
     assert late.index(numbers[0]) < late.index(numbers[1])  # the most late first
     assert numbers[2] not in late
     approvals = body[body.index('id="approvals"') : body.index('id="late"')]
-    assert numbers[2] in approvals and "extension" in approvals
+    assert numbers[2] in approvals and "延期申请" in approvals
 
 
 def test_a_leader_sees_only_the_cases_in_their_care(app: Flask, demo_base: None) -> None:
