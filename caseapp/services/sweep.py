@@ -115,7 +115,8 @@ def _escalate(report: SweepReport, now: datetime) -> None:
             db.session.rollback()
             continue
         level = math.escalation_level(clock.started_at, clock.due_at, now)
-        if level <= clock.escalation_level:
+        before = clock.escalation_level
+        if level <= before:
             db.session.rollback()
             continue
         try:
@@ -125,7 +126,10 @@ def _escalate(report: SweepReport, now: datetime) -> None:
             report.skipped += 1
             continue
         report.escalated[level] += 1
-        report.notices += _notify_staff(case, clock, level, now)
+        # A clock that skipped levels (the sweep did not run for a while) still tells
+        # everyone each level would have told.
+        for reached in range(before + 1, level + 1):
+            report.notices += _notify_staff(case, clock, reached, now)
 
 
 def _raise_level(

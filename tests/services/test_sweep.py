@@ -166,3 +166,14 @@ def test_two_sweeps_at_once_do_the_work_once(app: Flask, demo_base: None) -> Non
             assert len(levels) == len(set(levels)), levels  # each raise once
         keys = db.session.scalars(sa.select(InboxMessage.dedupe_key)).all()
         assert len(keys) == len(set(keys))
+
+
+def test_a_clock_that_skips_levels_still_tells_each_level_s_people(
+    app_ctx: Flask, demo_base: None
+) -> None:
+    case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0), leader=True)
+    with time_machine.travel(local(2026, 11, 30, 9, 0), tick=False):  # long past: level 3 at once
+        run_sweep()
+    assert "escalation_1" in inbox("handler")
+    assert "escalation_2" in inbox("lead")
+    assert "escalation_3" in inbox("supervisor") and "escalation_3" in inbox("leader")
