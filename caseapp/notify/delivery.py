@@ -146,13 +146,3 @@ def deliver_due(
         )
         report.sent += 1
     return report
-
-
-def retry_dead(message_id: int, now: datetime | None = None) -> None:
-    """Put a dead notice back in the queue (an admin's decision)."""
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.DEAD)
-        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now or utcnow())
-    )
-    db.session.commit()

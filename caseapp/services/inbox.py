@@ -27,17 +27,6 @@ def messages_for(user: User, limit: int = 100) -> Sequence[InboxMessage]:
     ).all()
 
 
-def unread_count(user: User) -> int:
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(InboxMessage)
-            .where(InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None))
-        )
-        or 0
-    )
-
-
 def mark_read(user: User, message_id: int, now: datetime | None = None) -> InboxMessage:
     """Mark one of the user's own notices read (another's is NotFound)."""
     message = db.session.scalar(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from caseapp.extensions import db
 from caseapp.models import Case, User
 from caseapp.services.errors import NotFound
-from caseapp.services.lifecycle import Actor
 from caseapp.workflow.visibility import visible_cases
 
 
@@ -16,13 +15,3 @@ def case_for_staff(number: str, user: User) -> Case:
     if case is None:
         raise NotFound(f"no case {number} for this user")
     return case
-
-
-def may_see(user: User, case_id: int) -> bool:
-    return bool(
-        db.session.scalar(visible_cases(user).with_only_columns(Case.id).where(Case.id == case_id))
-    )
-
-
-def staff_actor(user: User) -> Actor:
-    return Actor.staff(user)

@@ -22,8 +22,9 @@ from caseapp.extensions import db
 from caseapp.models import OutboxMessage
 from caseapp.models.enums import OutboxChannel, OutboxStatus
 from caseapp.notify.backends import DeliveryError, HttpSmsBackend, Notice
-from caseapp.notify.delivery import LEASE, claim, deliver_due, retry_dead
+from caseapp.notify.delivery import LEASE, claim, deliver_due
 from caseapp.notify.texts import TEXTS, render
+from caseapp.services import outbox_admin
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -82,7 +83,9 @@ def test_each_due_notice_is_sent_once(app_ctx: Flask) -> None:
     assert statuses() == {"sent": 5, "pending": 1}
 
 
-def test_failures_back_off_and_end_dead_then_an_admin_retries(app_ctx: Flask) -> None:
+def test_failures_back_off_and_end_dead_then_an_admin_retries(
+    app_ctx: Flask, demo_base: None
+) -> None:
     queue(1)
     failing = Recorder(fail=True)
     moment = NOW
@@ -104,7 +107,9 @@ def test_failures_back_off_and_end_dead_then_an_admin_retries(app_ctx: Flask) ->
         )
         moment = row.next_attempt_at
     assert statuses() == {"dead": 1}
-    retry_dead(row.id, now=moment)
+    from tests.factories import user
+
+    outbox_admin.retry(row.id, user("admin"), now=moment)
     working = Recorder()
     assert deliver_due(app_ctx.config, now=moment, backends={"sms": working}).sent == 1
     assert working.keys == ["test-0"]
