@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User, UserRole
@@ -82,6 +82,7 @@ def users_with_role(role: Role, department_id: int | None = None) -> Sequence[Us
         sa.select(User)
         .join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == role, User.active.is_(True))
+        .options(joinedload(User.department))
         .order_by(User.id)
     )
     if department_id is not None:

@@ -16,15 +16,19 @@ from caseapp.extensions import db
 from caseapp.models import Attachment, Case, CaseEvent, OutboxMessage, TrackingCode
 from caseapp.models.enums import (
     OPEN_STATUSES,
+    WORKED_STATUSES,
+    CaseKind,
     CaseStatus,
     Clock,
     EventAction,
     OutboxChannel,
     PolicyTerm,
+    RequestKind,
 )
 from caseapp.services import deadlines
 from caseapp.services.cases import now_or
 from caseapp.services.errors import NotFound
+from caseapp.services.lifecycle import pending_request
 from caseapp.services.validation import normalise_phone
 
 CODE_TTL = timedelta(minutes=10)
@@ -191,20 +195,10 @@ def can_act(case: Case) -> dict[str, bool]:
     return {
         "add_information": open_,
         "reply": case.status is CaseStatus.AWAITING_CITIZEN,
-        "withdraw": case.status
-        in (
-            CaseStatus.NEW,
-            CaseStatus.DISPATCHED,
-            CaseStatus.RETURNED,
-            CaseStatus.IN_PROGRESS,
-            CaseStatus.AWAITING_CITIZEN,
-        ),
-        "rate": case.status is CaseStatus.RESOLVED and not _redo_pending(case),
-        "review": case.kind.value == "petition"
+        "withdraw": case.status in WORKED_STATUSES,
+        "rate": case.status is CaseStatus.RESOLVED
+        and pending_request(case, RequestKind.REDO) is None,
+        "review": case.kind is CaseKind.PETITION
         and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
         and case.review_level < 2,
     }
-
-
-def _redo_pending(case: Case) -> bool:
-    return any(r.kind.value == "redo" and r.status.value == "pending" for r in case.requests)

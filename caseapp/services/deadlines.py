@@ -11,7 +11,8 @@ from flask import current_app
 from caseapp.extensions import db
 from caseapp.models import CalendarOverride, Case, CaseClock
 from caseapp.models.enums import Clock, PolicyTerm, TimeUnit
-from caseapp.workflow.calendar import WorkingCalendar
+from caseapp.models.types import utcnow
+from caseapp.workflow.calendar import WorkingCalendar, next_year_warning
 from caseapp.workflow.deadlines import DeadlineMath, Period, period_for
 
 
@@ -107,8 +108,5 @@ def refresh_summary(case: Case) -> None:
 
 def calendar_warning(now: datetime | None = None) -> int | None:
     """The next year, when from 1 December on no calendar data covers it (DESIGN §4)."""
-    from caseapp.models.types import utcnow
-    from caseapp.workflow.calendar import next_year_warning
-
     zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
     return next_year_warning((now or utcnow()).astimezone(zone).date(), load_calendar())

@@ -9,7 +9,14 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from caseapp.models.enums import OPEN_STATUSES, CaseKind, CaseStatus, EventAction, Role
+from caseapp.models.enums import (
+    OPEN_STATUSES,
+    WORKED_STATUSES,
+    CaseKind,
+    CaseStatus,
+    EventAction,
+    Role,
+)
 
 S = CaseStatus
 A = EventAction
@@ -73,8 +80,7 @@ def _rule(
 
 
 PETITION = (CaseKind.PETITION,)
-# Statuses a citizen may withdraw from, and where a department holds the case.
-WITHDRAWABLE = (S.NEW, S.DISPATCHED, S.RETURNED, S.IN_PROGRESS, S.AWAITING_CITIZEN)
+# Where a department holds the case.
 HELD = (S.DISPATCHED, S.IN_PROGRESS, S.AWAITING_CITIZEN)
 
 RULES: tuple[Rule, ...] = (
@@ -112,7 +118,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(A.FEEDBACK_WINDOW_PASSES, (S.RESOLVED,), S.CLOSED, {SYSTEM}),
     _rule(A.REOPEN, (S.CLOSED,), S.IN_PROGRESS, {SUPERVISOR}, ("reason",)),
-    _rule(A.WITHDRAW, WITHDRAWABLE, S.WITHDRAWN, {CITIZEN}, ("reason",)),
+    _rule(A.WITHDRAW, WORKED_STATUSES, S.WITHDRAWN, {CITIZEN}, ("reason",)),
     _rule(A.DECIDE_REDO, (S.RESOLVED,), (S.IN_PROGRESS, S.CLOSED), {SUPERVISOR}),
     # --- actions that write an event and leave the status ---------------------------------
     _rule(A.REQUEST_REVIEW, (S.RESOLVED, S.CLOSED), UNCHANGED, {CITIZEN}, kinds=PETITION),
@@ -152,7 +158,7 @@ RULES: tuple[Rule, ...] = (
         UNCHANGED,
         {INTAKE, SUPERVISOR, LEAD_HANDLER, LEAD_LEAD, LEADER},
     ),
-    _rule(A.FOLLOW, OPEN - {S.RESOLVED}, UNCHANGED, {CITIZEN}),
+    _rule(A.FOLLOW, WORKED_STATUSES, UNCHANGED, {CITIZEN}),
     _rule(
         A.EXCLUDE_RATING,
         (S.CLOSED, S.IN_PROGRESS, S.RESOLVED),

@@ -139,10 +139,14 @@ def _actor() -> Actor:
 def _fill_choices(form: forms.ActionForm, case: Case) -> None:
     """Give the form's selects their options for this case."""
     lang = current_language()
-    department_choices = [(str(d.id), d.name(lang)) for d in page_data.departments()]
+
+    def department_choices() -> list[tuple[str, str]]:
+        return [(str(d.id), d.name(lang)) for d in page_data.departments()]
+
     if isinstance(form, forms.DispatchForm):
-        form.department.choices = choice_list([("", "—"), *department_choices])
-        form.assisting.choices = choice_list(department_choices)
+        departments = department_choices()
+        form.department.choices = choice_list([("", "—"), *departments])
+        form.assisting.choices = choice_list(departments)
         handlers = page_data.users_with_role(Role.HANDLER)
         form.handler.choices = choice_list(
             [("", "—")]
@@ -155,7 +159,7 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         children = [(str(d.id), d.name(lang)) for d in page_data.child_departments(case)]
         form.department.choices = choice_list([("", "—"), *children])
     elif isinstance(form, forms.DepartmentReasonForm):
-        form.department.choices = choice_list([("", "—"), *department_choices])
+        form.department.choices = choice_list([("", "—"), *department_choices()])
     elif isinstance(form, forms.SignForm):
         handlers = page_data.users_with_role(Role.HANDLER, case.lead_department_id)
         form.handler.choices = choice_list(
