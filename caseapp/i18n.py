@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session
@@ -39,11 +39,19 @@ def local_datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str
     return format_datetime(value, fmt)
 
 
-def local_deadline(value: datetime | None) -> str:
+def local_deadline(value: datetime | str | None) -> str:
     """A deadline in the city's zone; one at midnight reads as 24:00 of the day before,
-    the last day on which the work is on time (DESIGN §4)."""
-    if value is None:
+    the last day on which the work is on time (DESIGN §4). Takes the ISO text a notice
+    stores too (shown as it is if it is not one)."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
     local = value.astimezone(city_timezone())
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
@@ -65,6 +73,8 @@ def init_app(app: Flask) -> None:
         event_label,
         inbox_label,
         kind_label,
+        request_label,
+        satisfaction_label,
         status_label,
     )
 
@@ -82,4 +92,6 @@ def init_app(app: Flask) -> None:
             "clock_label": clock_label,
             "channel_label": channel_label,
             "inbox_label": inbox_label,
+            "request_label": request_label,
+            "satisfaction_label": satisfaction_label,
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from caseapp.models.enums import CaseKind, CaseStatus, Channel, EventAction, Role
+from caseapp.models.enums import CaseKind, CaseStatus, Channel, EventAction, Role, Satisfaction
 
 STATUS_LABELS = {
     CaseStatus.NEW: _l("Awaiting acceptance"),
@@ -103,11 +103,36 @@ INBOX_LABELS = {
     "escalation_1": _l("Due soon"),
     "escalation_2": _l("Overdue"),
     "escalation_3": _l("Supervised"),
+    "urged": _l("Urged by a supervisor"),
+    "approval_waiting": _l("Waiting for your decision"),
+    "approval_decided": _l("Request decided"),
 }
+
+# The requests that wait for a decision (RequestKind values).
+REQUEST_LABELS = {
+    "extension": _l("Extension"),
+    "return": _l("Late return"),
+    "redo": _l("Further redo"),
+}
+
+
+SATISFACTION_LABELS = {
+    Satisfaction.SATISFIED: _l("Satisfied"),
+    Satisfaction.BASICALLY_SATISFIED: _l("Basically satisfied"),
+    Satisfaction.UNSATISFIED: _l("Unsatisfied"),
+}
+
+
+def satisfaction_label(value: Satisfaction) -> str:
+    return str(SATISFACTION_LABELS[value])
 
 
 def inbox_label(kind: str) -> str:
     return str(INBOX_LABELS.get(kind, kind))
+
+
+def request_label(kind: str) -> str:
+    return str(REQUEST_LABELS.get(str(kind), kind))
 
 
 def clock_label(clock: str) -> str:

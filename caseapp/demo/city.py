@@ -432,12 +432,21 @@ def _legacy_cases(story: Story, ledger: Ledger) -> None:
                 case, story.staff("supervisor"), leader.id, version=None, now=story.at(start - 1)
             )
             item.responsible_leader_id = leader.id
+        planned = story.at(start - 1.1)
         supervision.set_case_plan(
             case,
             story.staff("supervisor"),
             "一案一策：摸清底数，明确责任单位和时限，每月调度一次，化解后销号。",
+            [
+                # Settled matters had their steps done; open ones show the late step.
+                supervision.Milestone(planned.date() + timedelta(days=14), "摸清底数", settled),
+                supervision.Milestone(
+                    planned.date() + timedelta(days=45), "明确责任单位和时限", settled
+                ),
+                supervision.Milestone(item.target_date, "化解后销号", settled),
+            ],
             version=None,
-            now=story.at(start - 1.1),
+            now=planned,
         )
         if settled:
             decision = PetitionDecision.SUPPORTED if case.kind is CaseKind.PETITION else None

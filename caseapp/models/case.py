@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -164,11 +164,33 @@ class Case(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+    milestones: Mapped[list[CaseMilestone]] = relationship(
+        back_populates="case",
+        cascade="all, delete-orphan",
+        order_by="(CaseMilestone.due_on, CaseMilestone.position)",
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Case {self.number} {self.status}>"
+
+
+class CaseMilestone(db.Model):
+    """A dated step of the case plan (一案一策); late while not done after its day."""
+
+    __tablename__ = "case_milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # The order it was written in, for steps due on the same day.
+    position: Mapped[int]
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    text: Mapped[str] = mapped_column(sa.String(200))
+    # The city-local day it was marked done.
+    done_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    case: Mapped[Case] = relationship(back_populates="milestones")
 
 
 class CaseEvent(db.Model):
@@ -364,6 +386,7 @@ __all__ = [
     "CaseClock",
     "CaseEvent",
     "CaseFollower",
+    "CaseMilestone",
     "CaseNumberSequence",
     "CaseParticipant",
     "CaseRequest",

@@ -69,6 +69,38 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Case {number} ({title}): the {clock} deadline {due} is at alert level {level}.",
         ),
     },
+    "staff_urged": {
+        "zh_CN": ("案件督办 {number}", "案件{number}（{title}）被督办：{text}"),
+        "en": ("Case urged {number}", "Case {number} ({title}) was urged: {text}"),
+    },
+    "staff_approval_waiting": {
+        "zh_CN": ("待审批 {number}", "案件{number}（{title}）的{kind}等待您审批。"),
+        "en": (
+            "Waiting for your decision {number}",
+            "The {kind} on case {number} ({title}) waits for your decision.",
+        ),
+    },
+    "staff_extension_waiting": {
+        "zh_CN": ("待审批 {number}", "案件{number}（{title}）申请延期{days}天，等待您审批。"),
+        "en": (
+            "Waiting for your decision {number}",
+            "Case {number} ({title}): an extension of {days} days waits for your decision.",
+        ),
+    },
+    "staff_approval_decided": {
+        "zh_CN": ("审批结果 {number}", "案件{number}（{title}）的{kind}{approved}。"),
+        "en": ("Decision {number}", "The {kind} on case {number} ({title}) {approved}."),
+    },
+    "staff_extension_approved": {
+        "zh_CN": (
+            "延期已同意 {number}",
+            "案件{number}（{title}）的延期申请已同意，新的办理时限为{due}。",
+        ),
+        "en": (
+            "Extension approved {number}",
+            "The extension of case {number} ({title}) was approved; the new deadline is {due}.",
+        ),
+    },
     "access_code": {
         "zh_CN": ("验证码", "您查询诉求{number}的验证码是{code}，{minutes}分钟内有效。"),
         "en": (
@@ -80,6 +112,22 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 
 DEFAULT_SMS_TEMPLATE_IDS = {name: f"SMS_CASEAPP_{name.upper()}" for name in TEXTS}
 
+# Parameter values that are codes, shown as words in the recipient's language.
+WORDS: dict[str, dict[str, dict[str, str]]] = {
+    "zh_CN": {
+        "kind": {"extension": "延期申请", "return": "退单申请", "redo": "再次重办申请"},
+        "approved": {"True": "已获同意", "False": "未获同意"},
+    },
+    "en": {
+        "kind": {
+            "extension": "extension request",
+            "return": "late return request",
+            "redo": "further redo",
+        },
+        "approved": {"True": "was approved", "False": "was denied"},
+    },
+}
+
 
 class _Blank(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
@@ -89,5 +137,8 @@ class _Blank(dict):  # type: ignore[type-arg]
 def render(template: str, language: str, params: Mapping[str, Any]) -> tuple[str, str]:
     """(subject, text) of a notice in the recipient's language (Chinese if unknown)."""
     texts = TEXTS[template]
-    subject, text = texts.get(language) or texts["zh_CN"]
-    return subject, text.format_map(_Blank({k: str(v) for k, v in params.items()}))
+    language = language if language in texts else "zh_CN"
+    subject, text = texts[language]
+    words = WORDS.get(language, {})
+    values = {k: words.get(k, {}).get(str(v), str(v)) for k, v in params.items()}
+    return subject.format_map(_Blank(values)), text.format_map(_Blank(values))

@@ -8,7 +8,7 @@ is loaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 import sqlalchemy as sa
 
@@ -16,9 +16,12 @@ from caseapp.extensions import db
 from caseapp.models import Case, Category
 from caseapp.models.enums import OPEN_STATUSES, CaseStatus
 from caseapp.models.types import utcnow
-from caseapp.workflow.visibility import public_cases
+from caseapp.reports import scorecards
+from caseapp.workflow.deadlines import DeadlineMath
+from caseapp.workflow.visibility import public_cases, publicly_counted
 
 MONTHS_SHOWN = 12
+SCORECARD_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -146,3 +149,22 @@ def counts_by_month(zone: tzinfo, now: datetime, months: int = MONTHS_SHOWN) -> 
     query = sa.select(received.c.month_index, sa.func.count()).group_by(received.c.month_index)
     found: dict[int, int] = dict(db.session.execute(query).tuples().all())
     return [MonthCount(starts[i].date(), found.get(i, 0)) for i in range(months)]
+
+
+def department_scorecards(
+    math: DeadlineMath, now: datetime | None = None
+) -> scorecards.ScorecardReport:
+    """The departments' scorecards over the last year, counting only the cases the
+    public may see; departments with a rate to show."""
+    now = now or utcnow()
+    today = math.local_date(now)
+    period = scorecards.custom_period(today - timedelta(days=SCORECARD_DAYS - 1), today)
+    found = scorecards.report(period, now, math, scope=publicly_counted())
+    shown = [
+        card
+        for card in found.departments
+        if card.response.whole or card.resolution.whole or card.on_time.whole
+    ]
+    return scorecards.ScorecardReport(
+        found.period, found.weights, found.total, shown, found.outcomes
+    )

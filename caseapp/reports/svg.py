@@ -27,8 +27,9 @@ class Bar:
     label (the year under a month)."""
 
     label: str
-    value: int
+    value: int | float
     note: str = ""
+    shown: str | None = None  # the text shown for the value, when not the number itself
 
 
 def text_width(text: str, font_size: float) -> float:
@@ -46,8 +47,12 @@ def fit(text: str, width: float, font_size: float) -> str:
     return text + "…"
 
 
-def _number(value: int) -> str:
+def _number(value: int | float) -> str:
     return f"{value:,}"
+
+
+def _value_text(bar: Bar) -> str:
+    return bar.shown if bar.shown is not None else _number(bar.value)
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
@@ -95,7 +100,7 @@ def column_chart(
     slot = width / max(len(bars), 1)
     column = round(slot * 0.64, 1)
     top = max((b.value for b in bars), default=0) or 1
-    show_values = all(text_width(_number(b.value), value_font) <= slot - 2 for b in bars)
+    show_values = all(text_width(_value_text(b), value_font) <= slot - 2 for b in bars)
     baseline = top_room + plot_height
     body = [
         f'<line x1="0" y1="{baseline}" x2="{width}" y2="{baseline}" '
@@ -115,7 +120,7 @@ def column_chart(
             body.append(
                 f'<text x="{middle}" y="{round(baseline - length - 4, 1)}" '
                 f'font-size="{value_font}" text-anchor="middle" fill="{TEXT_FILL}">'
-                f"{_number(bar.value)}</text>"
+                f"{escape(_value_text(bar))}</text>"
             )
         body.append(
             f'<text x="{middle}" y="{baseline + 16}" font-size="{label_font}" '

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -15,6 +15,7 @@ from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplat
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines, duplicates, ledgers
+from caseapp.workflow.case_plan import late_milestones
 from caseapp.workflow.visibility import visible_cases
 
 
@@ -59,6 +60,25 @@ def running_clocks(case: Case, now: datetime | None = None) -> list[ClockView]:
             )
         )
     return sorted(views, key=lambda v: v.due_at)
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    due_on: date
+    text: str
+    done_on: date | None
+    late: bool
+
+
+def plan_milestones(case: Case, now: datetime | None = None) -> list[MilestoneView]:
+    """The case plan's milestones in order, each marked late when its day has passed (in
+    the city's zone) and it is not done."""
+    if not case.milestones:
+        return []
+    late = late_milestones(case.milestones, deadlines.deadline_math().local_date(now or utcnow()))
+    return [
+        MilestoneView(row.due_on, row.text, row.done_on, row in late) for row in case.milestones
+    ]
 
 
 def departments() -> Sequence[Department]:

@@ -21,7 +21,7 @@ from caseapp.models.enums import (
     RequestKind,
     TimeUnit,
 )
-from caseapp.services import deadlines, lifecycle, notices
+from caseapp.services import deadlines, lifecycle, notices, staff_notices
 from caseapp.services.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.cases import add_participant, department_by_id, now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
@@ -191,6 +191,7 @@ def request_return(
         internal_text=reason,
         effects=lambda: case.requests.append(request),
     )
+    staff_notices.approval_waiting(case, request, actor, now)
     lifecycle.commit()
     return request
 
@@ -210,6 +211,7 @@ def decide_return(
     if request is None:
         raise NotAllowed("no return request is waiting")
     note = _text(note, "note")
+    handler = case.handler  # an approved return takes the case from them
 
     def effects() -> None:
         lifecycle.settle_request(request, actor, approve, note, now)
@@ -227,6 +229,7 @@ def decide_return(
         data={"approved": approve, "request_id": request.id},
         effects=effects,
     )
+    staff_notices.approval_decided(case, request, actor, now, handler=handler)
     lifecycle.commit()
     return case
 
@@ -489,6 +492,7 @@ def request_extension(
         data={"days": days, "unit": str(cap.unit)},
         effects=lambda: case.requests.append(request),
     )
+    staff_notices.approval_waiting(case, request, actor, now)
     lifecycle.commit()
     return request
 
@@ -526,6 +530,7 @@ def decide_extension(
         data={"approved": approve, "days": request.days},
         effects=effects,
     )
+    staff_notices.approval_decided(case, request, actor, now)
     lifecycle.commit()
     return case
 

@@ -19,7 +19,7 @@ from caseapp.models.enums import (
     RequestKind,
     Satisfaction,
 )
-from caseapp.services import deadlines, ledgers, lifecycle, notices
+from caseapp.services import deadlines, ledgers, lifecycle, notices, staff_notices
 from caseapp.services.cases import NewCase, file_case, now_or
 from caseapp.services.errors import NotAllowed
 from caseapp.services.intake import _text
@@ -103,6 +103,7 @@ def rate_case(
                     kind=RequestKind.REDO,
                     case_status=CaseStatus.RESOLVED,
                     reason=comment,
+                    requested_by_id=_actor_id(actor),
                     requested_at=now,
                 )
             )
@@ -128,6 +129,10 @@ def rate_case(
         notices.notify_citizens(case, outcome.event, "closing")
     elif target is CaseStatus.IN_PROGRESS:
         notices.notify_citizens(case, outcome.event, "redo")
+    else:
+        redo = lifecycle.pending_request(case, RequestKind.REDO)
+        assert redo is not None
+        staff_notices.approval_waiting(case, redo, actor, now)
     lifecycle.commit()
     return case
 
@@ -170,6 +175,7 @@ def decide_redo(
     else:
         ledgers.on_case_closed(case, now, _actor_id(actor))
         notices.notify_citizens(case, outcome.event, "closing")
+    staff_notices.approval_decided(case, request, actor, now)
     lifecycle.commit()
     return case
 

@@ -14,6 +14,8 @@ from caseapp.models import Case, CaseRequest, Department, User
 from caseapp.models.enums import OPEN_STATUSES, RequestStatus
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines
+from caseapp.services.lifecycle import DECIDED_BY, Actor, capacities_of
+from caseapp.workflow import lifecycle
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import staff_can_see
 
@@ -95,7 +97,23 @@ def approvals_waiting(user: User) -> list[CaseRequest]:
             sa.select(CaseRequest)
             .join(Case, Case.id == CaseRequest.case_id)
             .where(CaseRequest.status == RequestStatus.PENDING, staff_can_see(user))
-            .options(joinedload(CaseRequest.case), joinedload(CaseRequest.requested_by))
+            .options(
+                joinedload(CaseRequest.case).selectinload(Case.assists),
+                joinedload(CaseRequest.requested_by),
+            )
             .order_by(CaseRequest.requested_at)
         )
     )
+
+
+def decidable(user: User, requests: list[CaseRequest]) -> set[int]:
+    """The ids of the waiting requests ``user`` may decide now, by the lifecycle table (a
+    supervisor decides late returns, further redos and extensions, except a petition's
+    extension, which its department's lead decides)."""
+    actor = Actor.staff(user)
+    return {
+        request.id
+        for request in requests
+        if lifecycle.who_may(DECIDED_BY[request.kind], request.case.status, request.case.kind)
+        & capacities_of(actor, request.case)
+    }

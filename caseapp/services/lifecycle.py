@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseRequest, User
-from caseapp.models.enums import CaseStatus, EventAction, RequestStatus
+from caseapp.models.enums import CaseStatus, EventAction, RequestKind, RequestStatus
 from caseapp.services.deadlines import refresh_summary
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.workflow import lifecycle
@@ -218,6 +218,14 @@ def settle_request(
     request.decided_by_id = actor.user.id if actor.user else None
     request.decided_at = now
     request.decision_note = note
+
+
+# The action that decides each kind of waiting request.
+DECIDED_BY = {
+    RequestKind.EXTENSION: EventAction.DECIDE_EXTENSION,
+    RequestKind.RETURN: EventAction.DECIDE_RETURN,
+    RequestKind.REDO: EventAction.DECIDE_REDO,
+}
 
 
 def pending_request(case: Case, kind: Any) -> CaseRequest | None:

@@ -3,17 +3,20 @@ responsible leader and case plan, legacy marking and ledger links, revealing con
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from caseapp.extensions import db
-from caseapp.models import Case, LedgerItem, User
+from caseapp.models import Case, CaseMilestone, LedgerItem, User
 from caseapp.models.enums import EventAction, Role
-from caseapp.services import deadlines, ledgers, lifecycle
+from caseapp.services import deadlines, ledgers, lifecycle, staff_notices
 from caseapp.services.cases import now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.intake import _text
 from caseapp.services.lifecycle import Actor
+from caseapp.services.messages import N_
+from caseapp.services.validation import clean_text, has_control_characters
 from caseapp.workflow.deadlines import LEVEL_SUPERVISED
 from caseapp.workflow.visibility import may_see_identity
 
@@ -21,7 +24,8 @@ from caseapp.workflow.visibility import may_see_identity
 def urge_case(
     case: Case, actor: Actor, text: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
-    """督办: a supervisor or the responsible leader presses on the case (level 3)."""
+    """督办: a supervisor or the responsible leader presses on the case (level 3); the
+    handler and the department's leads are told."""
     now = now_or(now)
     text = _text(text, "text")
 
@@ -29,7 +33,7 @@ def urge_case(
         for row in deadlines.running(case):
             row.escalation_level = LEVEL_SUPERVISED
 
-    lifecycle.apply_action(
+    outcome = lifecycle.apply_action(
         case,
         EventAction.URGE,
         actor,
@@ -38,6 +42,7 @@ def urge_case(
         internal_text=text,
         effects=effects,
     )
+    staff_notices.case_urged(case, outcome.event, text, actor)
     lifecycle.commit()
     return case
 
@@ -67,15 +72,89 @@ def set_responsible_leader(
     return case
 
 
+MAX_MILESTONES = 10
+MILESTONE_TEXT_MAX = 200
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A dated step of a case plan as a form gives it. A row with neither a date nor a
+    text is left out; one with only one of them is refused."""
+
+    due_on: date | None
+    text: str
+    done: bool = False
+
+
+def _checked_milestones(rows: Sequence[Milestone]) -> list[Milestone]:
+    """The rows that are milestones, cleaned; every reason a row is refused, by its index
+    among ``rows`` and field: ``{"milestones": {index: {field: reason}}}``."""
+    kept: list[Milestone] = []
+    errors: dict[int, dict[str, str]] = {}
+    for index, row in enumerate(rows):
+        text = clean_text(row.text)
+        if row.due_on is None and not text:
+            continue
+        reasons: dict[str, str] = {}
+        if row.due_on is None:
+            reasons["due_on"] = N_("This field is required.")
+        if not text:
+            reasons["text"] = N_("This field is required.")
+        elif len(text) > MILESTONE_TEXT_MAX:
+            reasons["text"] = N_("At most 200 characters.")
+        elif has_control_characters(text) or "\n" in text:
+            reasons["text"] = N_("Contains characters that are not allowed.")
+        if reasons:
+            errors[index] = reasons
+        else:
+            kept.append(Milestone(row.due_on, text, bool(row.done)))
+    if errors:
+        raise ValidationFailed("a milestone is incomplete", {"milestones": errors})
+    if len(kept) > MAX_MILESTONES:
+        raise ValidationFailed("too many milestones", {"milestones": N_("At most 10 milestones.")})
+    return kept
+
+
+def _milestone_rows(case: Case, milestones: list[Milestone], today: date) -> list[CaseMilestone]:
+    """New rows for the plan's milestones. A milestone already done (the same day and
+    text) keeps the day it was done; one newly done is done ``today``."""
+    done_before: dict[tuple[date, str], list[date]] = {}
+    for row in case.milestones:
+        if row.done_on is not None:
+            done_before.setdefault((row.due_on, row.text), []).append(row.done_on)
+    rows = []
+    for position, milestone in enumerate(milestones):
+        assert milestone.due_on is not None  # checked
+        done_on = None
+        if milestone.done:
+            earlier = done_before.get((milestone.due_on, milestone.text))
+            done_on = earlier.pop(0) if earlier else today
+        rows.append(
+            CaseMilestone(
+                position=position, due_on=milestone.due_on, text=milestone.text, done_on=done_on
+            )
+        )
+    return sorted(rows, key=lambda row: (row.due_on, row.position))
+
+
 def set_case_plan(
-    case: Case, actor: Actor, plan: str, *, version: int | None, now: datetime | None = None
+    case: Case,
+    actor: Actor,
+    plan: str,
+    milestones: Sequence[Milestone],
+    *,
+    version: int | None,
+    now: datetime | None = None,
 ) -> Case:
-    """Write the case plan (一案一策)."""
+    """Write the case plan (一案一策) and put ``milestones`` in place of its dated steps."""
     now = now_or(now)
     plan = _text(plan, "plan")
+    checked = _checked_milestones(milestones)
+    rows = _milestone_rows(case, checked, deadlines.deadline_math().local_date(now))
 
     def effects() -> None:
         case.case_plan = plan
+        case.milestones = rows
 
     lifecycle.apply_action(
         case,
@@ -84,6 +163,12 @@ def set_case_plan(
         now,
         expected_version=version,
         internal_text=plan,
+        data={
+            "milestones": [
+                {"due": row.due_on.isoformat(), "text": row.text, "done": row.done_on is not None}
+                for row in rows
+            ]
+        },
         effects=effects,
     )
     lifecycle.commit()

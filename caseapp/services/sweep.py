@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseClock, InboxMessage, OutboxMessage, User, UserRole
-from caseapp.models.enums import CaseStatus, Clock, EventAction, OutboxChannel, Role
+from caseapp.models import Case, CaseClock, User
+from caseapp.models.enums import CaseStatus, Clock, EventAction, Role
 from caseapp.models.types import utcnow
-from caseapp.services import closing, deadlines, lifecycle
+from caseapp.services import closing, deadlines, lifecycle, staff_notices
 from caseapp.services.casework import reply_window_passes
 from caseapp.services.errors import DomainError, StaleVersion
 from caseapp.services.lifecycle import Actor
@@ -168,55 +168,26 @@ def recipients(case: Case, level: int) -> list[User]:
     if level == LEVEL_DUE_SOON and case.handler is not None:
         people.append(case.handler)
     if level == LEVEL_OVERDUE and case.lead_department_id is not None:
-        people += _with_role(Role.LEAD, case.lead_department_id)
+        people += staff_notices.users_with_role(Role.LEAD, case.lead_department_id)
         if case.handler is not None:
             people.append(case.handler)
     if level == LEVEL_SUPERVISED:
-        people += _with_role(Role.SUPERVISOR)
+        people += staff_notices.users_with_role(Role.SUPERVISOR)
         if case.responsible_leader is not None:
             people.append(case.responsible_leader)
     unique = {user.id: user for user in people if user.active}
     return list(unique.values())
 
 
-def _with_role(role: Role, department_id: int | None = None) -> list[User]:
-    stmt = sa.select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
-    if department_id is not None:
-        stmt = stmt.where(User.department_id == department_id)
-    return list(db.session.scalars(stmt))
-
-
 def _notify_staff(case: Case, clock: CaseClock, level: int, now: datetime) -> int:
-    """An inbox notice (and an email where the user has one) per recipient, once."""
+    """An inbox notice (and an email where the user has one) per recipient, once: each in
+    its own transaction, so a notice another sweep wrote already is skipped alone."""
     sent = 0
+    key = f"esc:{case.id}:{clock.clock}:{clock.due_at:%Y%m%d%H%M}:{level}"
+    params = {"number": case.number, "title": case.title, "clock": str(clock.clock),
+              "level": level, "due": clock.due_at.isoformat()}  # fmt: skip
     for user in recipients(case, level):
-        key = f"esc:{case.id}:{clock.clock}:{clock.due_at:%Y%m%d%H%M}:{level}:{user.id}"
-        params = {"number": case.number, "title": case.title, "clock": str(clock.clock),
-                  "level": level, "due": clock.due_at.isoformat()}  # fmt: skip
-        db.session.add(
-            InboxMessage(
-                user_id=user.id,
-                dedupe_key=key,
-                case_id=case.id,
-                kind=f"escalation_{level}",
-                params=params,
-                created_at=now,
-            )  # fmt: skip
-        )
-        if user.email:
-            db.session.add(
-                OutboxMessage(
-                    idempotency_key=key,
-                    channel=OutboxChannel.EMAIL,
-                    recipient=user.email,
-                    template="staff_escalation",
-                    language=user.language,
-                    params=params,
-                    case_id=case.id,
-                    next_attempt_at=now,
-                    created_at=now,
-                )  # fmt: skip
-            )
+        staff_notices.notify_staff([user], case, f"escalation_{level}", key, params, now)
         try:
             db.session.commit()
             sent += 1

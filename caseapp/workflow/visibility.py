@@ -54,10 +54,14 @@ def visible_cases(user: User) -> sa.Select[tuple[Case]]:
     return sa.select(Case).where(staff_can_see(user))
 
 
+def publicly_counted() -> sa.ColumnElement[bool]:
+    """The public rule as a condition on ``Case``: never petitions or reports (举报)."""
+    return Case.kind.not_in(CONFIDENTIAL_KINDS)
+
+
 def public_cases() -> sa.Select[tuple[Case]]:
-    """Cases the public rule lets the API and public pages list (DESIGN §9): never
-    petitions or reports (举报)."""
-    return sa.select(Case).where(Case.kind.not_in(CONFIDENTIAL_KINDS))
+    """Cases the public rule lets the API and public pages list (DESIGN §9)."""
+    return sa.select(Case).where(publicly_counted())
 
 
 def may_see_identity(case: Case, capacities: frozenset[Capacity]) -> bool:

@@ -196,9 +196,28 @@ def test_every_notice_has_its_text_in_both_languages(template: str, language: st
     params = {"number": "YC2026-000123", "accept_by": "2026-11-30", "department": "市水务局",
               "resolve_by": "2026-12-05", "reason": "r", "question": "q", "answer": "a",
               "review_number": "YC2026-000124", "code": "123456", "minutes": 10,
-              "title": "t", "clock": "resolve", "level": 2, "due": "2026-12-01"}  # fmt: skip
+              "title": "t", "clock": "resolve", "level": 2, "due": "2026-12-01",
+              "text": "x", "kind": "extension", "days": 3, "approved": True}  # fmt: skip
     subject, text = render(template, language, params)
-    assert subject and "YC2026-000123" in text and "{" not in text
+    assert subject and "YC2026-000123" in text and "{" not in text + subject
+
+
+@pytest.mark.parametrize(
+    ("language", "approved", "kind", "words"),
+    [
+        ("zh_CN", True, "return", "退单申请已获同意"),
+        ("zh_CN", False, "redo", "再次重办申请未获同意"),
+        ("en", True, "return", "late return request on case YC2026-000123 (t) was approved"),
+        ("en", False, "extension", "extension request on case YC2026-000123 (t) was denied"),
+    ],
+)
+def test_a_decision_notice_names_the_request_and_the_outcome_in_words(
+    language: str, approved: bool, kind: str, words: str
+) -> None:
+    params = {"number": "YC2026-000123", "title": "t", "kind": kind, "approved": approved}
+    subject, text = render("staff_approval_decided", language, params)
+    assert words in text and "True" not in text and "False" not in text
+    assert "YC2026-000123" in subject
 
 
 class _Gateway(BaseHTTPRequestHandler):

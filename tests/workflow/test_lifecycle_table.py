@@ -323,7 +323,12 @@ RUN: dict[EventAction, Run] = {
         c, a, user("leader").id, version=None, now=NOW
     ),
     A.SET_CASE_PLAN: lambda c, a: supervision.set_case_plan(
-        c, a, "一案一策：先勘查，再修复。", version=None, now=NOW
+        c,
+        a,
+        "一案一策：先勘查，再修复。",
+        [supervision.Milestone(NOW.date() + timedelta(days=7), "完成勘查", False)],
+        version=None,
+        now=NOW,
     ),
     A.MARK_LEGACY: lambda c, a: supervision.mark_legacy(c, a, version=None, now=NOW),
     A.REVEAL_CONTACT: lambda c, a: supervision.reveal_contact(c, a, now=NOW),

@@ -14,6 +14,7 @@ from caseapp.i18n import city_timezone, current_language
 from caseapp.labels import status_label
 from caseapp.reports import public_stats
 from caseapp.reports.svg import Bar, column_chart, horizontal_bar_chart
+from caseapp.services import deadlines
 from caseapp.web.public import bp
 
 # The category chart shows the largest ones; the table beside it lists them all.
@@ -53,6 +54,7 @@ def stats() -> str:
     return render_template(
         "public/stats.html",
         figures=figures,
+        scorecards=public_stats.department_scorecards(deadlines.deadline_math()),
         charts=charts,
         chart_categories=CHART_CATEGORIES,
         month_name=lambda day: format_skeleton("yMMM", day, locale=locale),

@@ -49,6 +49,8 @@ class ActionSpec:
     run: Callable[[Case, Any, Actor, int | None], Any]
     label: str
     done: str
+    # The form's fields filled from the case, for an action that edits what is there.
+    prefill: Callable[[Case], dict[str, Any]] | None = None
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -70,6 +72,14 @@ def _uploads() -> list[Upload]:
 def _merge(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
     into = case_for_staff(form.into.data.strip().upper(), actor.user)  # type: ignore[arg-type]
     return intake.merge_case(case, actor, into, version=version)
+
+
+def _set_plan(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
+    milestones = [
+        supervision.Milestone(row.due_on.data, row.text.data or "", bool(row.done.data))
+        for row in form.milestones
+    ]
+    return supervision.set_case_plan(case, actor, form.plan.data, milestones, version=version)
 
 
 ACTIONS: dict[str, ActionSpec] = {
@@ -121,8 +131,8 @@ ACTIONS: dict[str, ActionSpec] = {
         c, a, f.text.data, version=v), N_("Urge"), N_("The case was urged.")),
     "leader": ActionSpec(A.SET_LEADER, forms.LeaderForm, lambda c, f, a, v: supervision.set_responsible_leader(
         c, a, int(f.leader.data), version=v), N_("Set the responsible leader"), N_("The responsible leader was set.")),
-    "plan": ActionSpec(A.SET_CASE_PLAN, forms.TextForm, lambda c, f, a, v: supervision.set_case_plan(
-        c, a, f.text.data, version=v), N_("Set the case plan"), N_("The case plan was saved.")),
+    "plan": ActionSpec(A.SET_CASE_PLAN, forms.CasePlanForm, _set_plan, N_("Set the case plan"),
+        N_("The case plan was saved."), prefill=forms.case_plan_data),
     "legacy": ActionSpec(A.MARK_LEGACY, forms.EmptyForm, lambda c, f, a, v: supervision.mark_legacy(
         c, a, version=v), N_("Mark as a legacy issue"), N_("The case was marked as a legacy issue.")),
     "exclude-rating": ActionSpec(A.EXCLUDE_RATING, forms.TextForm, lambda c, f, a, v: closing.exclude_rating(
@@ -195,7 +205,8 @@ def _forms_for(
     for slug, spec in ACTIONS.items():
         if spec.action not in available:
             continue
-        form = spec.form(formdata=None, version=str(case.version))
+        filled = spec.prefill(case) if spec.prefill else {}
+        form = spec.form(formdata=None, version=str(case.version), **filled)
         if template_text and hasattr(form, "text") and slug in ("answer", "resolve", "note"):
             form.text.data = template_text
         _fill_choices(form, case)
@@ -233,6 +244,7 @@ def render_case(
         case=case,
         events=page_data.timeline(case),
         clocks=page_data.running_clocks(case),
+        milestones=page_data.plan_milestones(case),
         links=page_data.links(case, current_user),
         duplicates=page_data.possible_duplicates(case) if "merge" in action_forms else [],
         forms=action_forms,
@@ -279,6 +291,14 @@ def case_action(number: str, slug: str) -> Response | tuple[str, int]:
             case_for_staff(number, current_user), open_slug=slug, open_form=form
         ), 400
     flash(_(spec.done), "success")
+    return _back_after_action(number)
+
+
+def _back_after_action(number: str) -> Response:
+    """Back to the escalation board when the action was taken there (a fixed value,
+    never a URL from the form), else to the case page."""
+    if request.form.get("back") == "escalations":
+        return redirect(url_for("supervisor.escalations", _anchor="approvals"))
     return redirect(url_for("staff.case_page", number=number))
 
 

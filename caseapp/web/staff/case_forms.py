@@ -3,10 +3,15 @@ was shown, so an action on a changed case is refused (409) with the typed text k
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
     MultipleFileField,
@@ -18,7 +23,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from caseapp.models import Case
 from caseapp.models.enums import PetitionDecision, Satisfaction
+from caseapp.services.supervision import MAX_MILESTONES
 from caseapp.web.public.forms import REQUIRED, choice_list
 
 TEXT = [DataRequired(REQUIRED), Length(max=4000)]
@@ -174,6 +181,42 @@ class LeaderForm(ActionForm):
     leader = SelectField(
         _l("Responsible leader"), validators=[InputRequired(REQUIRED)], validate_choice=False
     )
+
+
+class MilestoneRowForm(FlaskForm):
+    """One row of the case plan's milestones; a blank row is left out by the service,
+    which also refuses a row with a date and no text or the other way round."""
+
+    class Meta:
+        csrf = False  # part of the plan form, which carries the token
+
+    due_on = DateField(_l("Due date"), validators=[Optional()])
+    text = StringField(_l("What is to be done"), render_kw={"maxlength": 200})
+    done = BooleanField(_l("Done"))
+
+
+# Rows shown: the plan's milestones and at least one blank row, 5 rows at least.
+PLAN_ROWS_MIN = 5
+
+
+class CasePlanForm(ActionForm):
+    plan = TextAreaField(_l("Case plan"), validators=TEXT, render_kw={"rows": 4})
+    milestones = FieldList(
+        FormField(MilestoneRowForm),
+        label=_l("Milestones"),
+        min_entries=PLAN_ROWS_MIN,
+        max_entries=MAX_MILESTONES,
+    )
+
+
+def case_plan_data(case: Case) -> dict[str, Any]:
+    """The plan form's fields filled with the case's plan and milestones, and blank rows
+    for new ones."""
+    rows: list[dict[str, Any]] = [
+        {"due_on": m.due_on, "text": m.text, "done": m.done_on is not None} for m in case.milestones
+    ]
+    blank = max(PLAN_ROWS_MIN - len(rows), 1 if len(rows) < MAX_MILESTONES else 0)
+    return {"plan": case.case_plan, "milestones": rows + [{}] * blank}
 
 
 class EmptyForm(ActionForm):

@@ -18,4 +18,4 @@ def require_supervisor() -> None:
         abort(403)
 
 
-from caseapp.web.supervisor import routes  # noqa: E402,F401
+from caseapp.web.supervisor import routes, scorecards  # noqa: E402,F401

@@ -10,11 +10,13 @@ from caseapp.web.supervisor import bp
 @bp.route("/escalations")
 def escalations() -> str:
     department = request.args.get("department", type=int)
+    approvals = escalation_board.approvals_waiting(current_user)
     return render_template(
         "supervisor/escalations.html",
         department_counts=escalation_board.counts_by_department(current_user),
         late=escalation_board.overdue_cases(current_user, department_id=department),
-        approvals=escalation_board.approvals_waiting(current_user),
+        approvals=approvals,
+        decidable=escalation_board.decidable(current_user, approvals),
         department=department,
         calendar_year=deadlines.calendar_warning(),
     )

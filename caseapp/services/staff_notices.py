@@ -1,0 +1,184 @@
+"""Staff notices (DESIGN §8): an in-app inbox row per person, and an email where the
+person has one, written in the transaction of the change that causes them. The sweep
+tells of deadlines due soon, overdue and supervised; the actions here tell of urging
+(督办) and of approvals waiting and decided."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from caseapp.extensions import db
+from caseapp.models import (
+    Case,
+    CaseEvent,
+    CaseRequest,
+    InboxMessage,
+    OutboxMessage,
+    User,
+    UserRole,
+)
+from caseapp.models.enums import Clock, OutboxChannel, RequestKind, RequestStatus, Role
+from caseapp.services import deadlines
+from caseapp.services.lifecycle import DECIDED_BY, Actor
+from caseapp.workflow import lifecycle
+from caseapp.workflow.lifecycle import Capacity
+
+# The email each kind of inbox notice goes out as (texts in caseapp.notify.texts).
+EMAIL_TEMPLATES = {
+    "escalation_1": "staff_escalation",
+    "escalation_2": "staff_escalation",
+    "escalation_3": "staff_escalation",
+    "urged": "staff_urged",
+    "approval_waiting": "staff_approval_waiting",
+    "approval_decided": "staff_approval_decided",
+}
+
+
+def notify_staff(
+    users: Iterable[User | None],
+    case: Case,
+    kind: str,
+    key: str,
+    params: dict[str, Any],
+    now: datetime,
+    *,
+    email_template: str | None = None,
+) -> list[InboxMessage]:
+    """Add one notice of ``kind`` per active user (each once), keyed ``<key>:<user id>``
+    so that a cause tells each person once; the caller commits. The email is the kind's
+    own unless ``email_template`` names a more particular one."""
+    if kind not in EMAIL_TEMPLATES:
+        raise ValueError(f"unknown staff notice {kind!r}")
+    template = email_template or EMAIL_TEMPLATES[kind]
+    unique = {user.id: user for user in users if user is not None and user.active}
+    added = []
+    for user in unique.values():
+        user_key = f"{key}:{user.id}"
+        message = InboxMessage(
+            user_id=user.id,
+            dedupe_key=user_key,
+            case_id=case.id,
+            kind=kind,
+            params=params,
+            created_at=now,
+        )
+        db.session.add(message)
+        added.append(message)
+        if user.email:
+            db.session.add(
+                OutboxMessage(
+                    idempotency_key=user_key,
+                    channel=OutboxChannel.EMAIL,
+                    recipient=user.email,
+                    template=template,
+                    language=user.language,
+                    params=params,
+                    case_id=case.id,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+    return added
+
+
+def users_with_role(role: Role, department_id: int | None = None) -> list[User]:
+    """The users holding ``role`` (in one department, when given)."""
+    stmt = sa.select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
+    if department_id is not None:
+        stmt = stmt.where(User.department_id == department_id)
+    return list(db.session.scalars(stmt.order_by(User.id)))
+
+
+def _leads_of(case: Case) -> list[User]:
+    if case.lead_department_id is None:
+        return []
+    return users_with_role(Role.LEAD, case.lead_department_id)
+
+
+def _others(users: Iterable[User | None], actor: Actor) -> list[User | None]:
+    """No one is told of what they did themself."""
+    me = actor.user.id if actor.user else None
+    return [user for user in users if user is None or user.id != me]
+
+
+def case_urged(case: Case, event: CaseEvent, text: str, actor: Actor) -> None:
+    """督办: tell the case's handler and the leads of its lead department."""
+    notify_staff(
+        _others([case.handler, *_leads_of(case)], actor),
+        case,
+        "urged",
+        f"urge:{event.id}",
+        {"number": case.number, "title": case.title, "text": text},
+        event.at,
+    )
+
+
+def deciders(case: Case, kind: RequestKind) -> list[User]:
+    """Who may decide a request of ``kind`` on the case now, by the lifecycle table: the
+    supervisors, or for a petition's extension the leads of its lead department."""
+    who = lifecycle.who_may(DECIDED_BY[kind], case.status, case.kind)
+    people: list[User] = []
+    if Capacity.SUPERVISOR in who:
+        people += users_with_role(Role.SUPERVISOR)
+    if Capacity.LEAD_LEAD in who:
+        people += _leads_of(case)
+    return people
+
+
+def approval_waiting(case: Case, request: CaseRequest, actor: Actor, now: datetime) -> None:
+    """Tell who decides that a request (extension, late return, further redo) waits."""
+    if request.id is None:
+        db.session.flush([request])
+    params: dict[str, Any] = {
+        "kind": str(request.kind),
+        "number": case.number,
+        "title": case.title,
+    }
+    extension = request.kind is RequestKind.EXTENSION
+    if extension:
+        params["days"] = request.days
+    notify_staff(
+        _others(deciders(case, request.kind), actor),
+        case,
+        "approval_waiting",
+        f"wait:{request.id}",
+        params,
+        now,
+        email_template="staff_extension_waiting" if extension else None,
+    )
+
+
+def approval_decided(
+    case: Case,
+    request: CaseRequest,
+    actor: Actor,
+    now: datetime,
+    *,
+    handler: User | None = None,
+) -> None:
+    """Tell who asked, and the case's handler (``handler``: the one before the decision,
+    where the decision took the case from them), how a request was decided; an approved
+    extension names the new resolve deadline."""
+    approved = request.status is RequestStatus.APPROVED
+    params: dict[str, Any] = {
+        "kind": str(request.kind),
+        "approved": approved,
+        "number": case.number,
+        "title": case.title,
+    }
+    runs = deadlines.running(case, Clock.RESOLVE)
+    if approved and request.kind is RequestKind.EXTENSION and runs:
+        params["due"] = runs[0].due_at.isoformat()
+    notify_staff(
+        _others([request.requested_by, handler or case.handler], actor),
+        case,
+        "approval_decided",
+        f"decided:{request.id}",
+        params,
+        now,
+        email_template="staff_extension_approved" if "due" in params else None,
+    )
