@@ -246,12 +246,16 @@ class Story:
         )
 
     def rate(
-        self, case: Case, days_ago: float, satisfaction: Satisfaction = Satisfaction.SATISFIED
+        self,
+        case: Case,
+        days_ago: float,
+        satisfaction: Satisfaction = Satisfaction.SATISFIED,
+        solved: bool | None = None,
     ) -> None:
         closing.rate_case(
             case,
             Actor.citizen(),
-            satisfaction is not Satisfaction.UNSATISFIED,
+            satisfaction is not Satisfaction.UNSATISFIED if solved is None else solved,
             satisfaction,
             "感谢政府部门的帮助。"
             if satisfaction is not Satisfaction.UNSATISFIED
@@ -300,6 +304,8 @@ def load_city(
     progress("legacy ledger: 32 items, 19 written off through their cases, 13 in progress")
     _everyday_cases(story)
     progress("everyday cases in every status")
+    _answered_history(story)
+    progress("12 weeks of answered and rated cases for the scorecards")
     return True
 
 
@@ -719,3 +725,76 @@ def _everyday_cases(story: Story) -> None:
     )
     closing.request_review(petition, Actor.citizen(), "对处理意见不服，申请复查。", now=s.at(10))
     db.session.commit()
+
+
+# (title, description, category, place, department) of answered cases in the last weeks.
+HISTORY = [
+    ("红旗西街路灯不亮", "红旗西街中段三盏路灯不亮。", "street-light", "红旗西街", "cgj"),
+    ("涑水街人行道砖松动", "涑水街人行道砖松动，雨天溅水。", "road-damage", "涑水街", "zjj"),
+    ("人民路井盖异响", "人民路公交站旁井盖车辆经过时异响。", "road-damage", "人民路", "zjj"),
+    ("条山街垃圾清运不及时", "条山街早市结束后垃圾堆到中午。", "sanitation", "条山街", "cgj"),
+    ("禹都公园路灯损坏", "禹都公园北门步道路灯损坏。", "street-light", "禹都公园", "cgj"),
+    ("中银路供水压力小", "中银路小区高层供水压力小。", "water", "中银路", "swj"),
+    ("机场大道路面塌陷", "机场大道辅路出现小面积塌陷。", "road-damage", "机场大道", "zjj"),
+    ("体育公园篮球架损坏", "体育公园篮球架篮筐脱落。", "parks", "体育公园", "tyj"),
+    ("河东西街占道经营", "河东西街商户占用人行道经营。", "sanitation", "河东西街", "cgj"),
+    ("工农街新装水表咨询", "工农街门面房新装水表的流程。", "water", "工农街", "swj"),
+    (
+        "红旗西街人行道破损",
+        "红旗西街人行道砖块松动，老人容易绊倒。",
+        "road-damage",
+        "红旗西街",
+        "zjj",
+    ),
+    ("人民公园健身步道积水", "人民公园健身步道低洼处积水。", "parks", "人民公园", "tyj"),
+]
+
+
+def _answered_history(story: Story) -> None:
+    """Cases answered over the last twelve weeks with a realistic mix: most first
+    responses and answers on time, some late; most citizens satisfied, some not (one
+    redo, one rating excluded on review) — so the scorecards and their weekly trend
+    have something to show on any day."""
+    s = story
+    satisfaction = [
+        Satisfaction.SATISFIED,
+        Satisfaction.SATISFIED,
+        Satisfaction.BASICALLY_SATISFIED,
+        Satisfaction.SATISFIED,
+        Satisfaction.UNSATISFIED,
+        Satisfaction.SATISFIED,
+    ]
+    for index in range(24):
+        title, text, category, place, department = HISTORY[index % len(HISTORY)]
+        start = 84 - index * 3.2  # days ago, one case every few days
+        handler = _handler_for(s, department)
+        case = s.file(start, title, text, category, place=place)
+        s.dispatch(case, start - 0.05, department)
+        s.sign(case, start - 0.2, handler)
+        late_response = index % 5 == 2
+        s.contact(case, start - (2.5 if late_response else 0.3), handler)
+        late_answer = index % 6 == 1
+        s.resolve(
+            case, start - (9 if late_answer else 1.5), handler, "已现场核实并处理完毕，请您查看。"
+        )
+        answered = start - (9 if late_answer else 1.5)
+        if index % 7 == 6:
+            closing.feedback_window_passes(case, now=s.at(answered - 7.5))
+            continue
+        rating = satisfaction[index % len(satisfaction)]
+        # Some citizens are content with the explanation though the matter is not solved.
+        s.rate(case, answered - 1, rating, solved=None if index % 4 != 2 else False)
+        if rating is not Satisfaction.UNSATISFIED:
+            continue
+        if index == 16:
+            # Found unjustified on review (甄别); the redo it asked for is still going.
+            closing.exclude_rating(
+                case,
+                s.staff("supervisor"),
+                "经核实，群众诉求超出政策规定范围，不满意评价不予计入。",
+                version=None,
+                now=s.at(answered - 1.2),
+            )
+            continue
+        s.resolve(case, answered - 2, handler, "已再次处理并电话回访。")
+        s.rate(case, answered - 3, Satisfaction.BASICALLY_SATISFIED, solved=index % 3 != 1)

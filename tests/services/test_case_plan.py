@@ -54,7 +54,10 @@ TOO_MANY = [Milestone(D + timedelta(days=i), f"第{i + 1}步") for i in range(11
             [Milestone(None, ""), Milestone(D, "修" * 201)],
             {1: {"text": "At most 200 characters."}},
         ),
-        ([Milestone(D, "先勘查\n再修复")], {0: {"text": "Contains characters that are not allowed."}}),
+        (
+            [Milestone(D, "先勘查\n再修复")],
+            {0: {"text": "Contains characters that are not allowed."}},
+        ),
         ([Milestone(D, "勘查\x07")], {0: {"text": "Contains characters that are not allowed."}}),
         (
             [Milestone(D, "完成勘查"), Milestone(None, "修复"), Milestone(D, "")],

@@ -96,7 +96,9 @@ def _resolve_due(number: str) -> datetime:
 
 def _request(number: str) -> CaseRequest:
     return db.session.scalar(
-        sa.select(CaseRequest).join(Case, Case.id == CaseRequest.case_id).where(Case.number == number)
+        sa.select(CaseRequest)
+        .join(Case, Case.id == CaseRequest.case_id)
+        .where(Case.number == number)
     )
 
 
@@ -175,9 +177,7 @@ def test_a_stale_decision_from_the_board_is_a_conflict(
 def test_a_petition_extension_is_listed_but_not_decided_by_a_supervisor(
     app: Flask, supervisor_client: FlaskClient
 ) -> None:
-    number, _version, _before = _waiting_extension(
-        app, kind=CaseKind.PETITION, category="petition"
-    )
+    number, _version, _before = _waiting_extension(app, kind=CaseKind.PETITION, category="petition")
     body = supervisor_client.get("/supervisor/escalations").get_data(as_text=True)
     approvals = body[body.index('id="approvals"') : body.index('id="late"')]
     assert number in approvals
@@ -204,7 +204,10 @@ def test_late_returns_and_further_redos_are_decided_from_the_board_too(
         redo.reopen_count = 2
         db.session.commit()
         closing.rate_case(redo, staff("intake"), False, Satisfaction.UNSATISFIED, version=None)
-        cases = {"decide-return": (late.number, late.version), "decide-redo": (redo.number, redo.version)}
+        cases = {
+            "decide-return": (late.number, late.version),
+            "decide-redo": (redo.number, redo.version),
+        }
     body = supervisor_client.get("/supervisor/escalations").get_data(as_text=True)
     for slug, (number, _version) in cases.items():
         assert f'action="/staff/cases/{number}/act/{slug}"' in body
