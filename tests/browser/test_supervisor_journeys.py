@@ -14,8 +14,9 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
 from caseapp.extensions import db
+from caseapp.i18n import local_deadline
 from caseapp.models import Case, CaseRequest
-from caseapp.models.enums import RequestKind, RequestStatus
+from caseapp.models.enums import Clock, RequestKind, RequestStatus
 from caseapp.services.sweep import run_sweep
 from tests.browser.conftest import new_context
 from tests.browser.test_accessibility import check
@@ -81,8 +82,8 @@ def test_the_supervisor_urges_and_approves_and_the_handler_sees_it(
     expect(approval).to_contain_text(EXTENSION_TITLE)
     approval.locator("textarea").fill("同意延期，请按期答复。")
     page.screenshot(path=screenshots / "escalations-approval.png", full_page=True)
-    approval.get_by_role("button", name="批准").click()
-    expect(page).to_have_url(f"{live_server}/supervisor/escalations")
+    approval.get_by_role("button", name="同意", exact=True).click()
+    expect(page).to_have_url(f"{live_server}/supervisor/escalations#approvals")
     expect(page.locator("li.approval", has_text=bridge)).to_have_count(0)
     supervisor.close()
 
@@ -93,6 +94,11 @@ def test_the_supervisor_urges_and_approves_and_the_handler_sees_it(
             .where(Case.number == bridge, CaseRequest.kind == RequestKind.EXTENSION)
         )
         assert request is not None and request.status is RequestStatus.APPROVED
+        case = db.session.scalar(sa.select(Case).where(Case.number == bridge))
+        assert case is not None
+        resolve = next(c for c in case.clocks if c.clock is Clock.RESOLVE and not c.stopped_at)
+        assert resolve.extended_by == request.days
+        new_deadline = local_deadline(resolve.due_at)
         db.session.remove()
 
     handler = new_context(browser, live_server)
@@ -104,11 +110,12 @@ def test_the_supervisor_urges_and_approves_and_the_handler_sees_it(
     expect(inbox).to_contain_text("请于明日前修复井盖并回复群众。")
     approved = page.locator("li", has_text=bridge).first
     expect(approved).to_contain_text("已批准")
+    expect(approved).to_contain_text(new_deadline)
     page.screenshot(path=screenshots / "inbox-after-supervision.png", full_page=True)
 
     # The case page shows the deadline the extension moved.
     page.goto(f"/staff/cases/{bridge}")
-    expect(page.locator("body")).to_contain_text("延期")
+    expect(page.locator("main")).to_contain_text(f"时限 {new_deadline}")
     page.screenshot(path=screenshots / "staff-case-extended.png", full_page=True)
     handler.close()
 
