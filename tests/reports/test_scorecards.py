@@ -373,7 +373,7 @@ def page_figures(html: str, department_name: str) -> dict[str, str]:
     """The row of ``department_name``: {figure: text of its cell}."""
     row = re.search(rf'<th scope="row">{re.escape(department_name)}</th>(.*?)</tr>', html, re.S)
     assert row, department_name
-    cells = re.findall(r'data-figure="(\w+)">\s*(?:<[^>]+>\s*)*([^<\s]+)', row.group(1))
+    cells = re.findall(r'data-figure="(\w+)"[^>]*>\s*(?:<[^>]+>\s*)*([^<\s]+)', row.group(1))
     return dict(cells)
 
 
