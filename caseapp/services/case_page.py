@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User, UserRole
-from caseapp.models.enums import Role
+from caseapp.models.enums import OPEN_STATUSES, Role
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines, duplicates, ledgers
 from caseapp.workflow.case_plan import late_milestones
@@ -72,10 +72,15 @@ class MilestoneView:
 
 def plan_milestones(case: Case, now: datetime | None = None) -> list[MilestoneView]:
     """The case plan's milestones in order, each marked late when its day has passed (in
-    the city's zone) and it is not done."""
+    the city's zone) and it is not done — while the case is open: a finished case's plan
+    is history, and nothing in it can be late any more."""
     if not case.milestones:
         return []
-    late = late_milestones(case.milestones, deadlines.deadline_math().local_date(now or utcnow()))
+    late = (
+        late_milestones(case.milestones, deadlines.deadline_math().local_date(now or utcnow()))
+        if case.status in OPEN_STATUSES
+        else []
+    )
     return [
         MilestoneView(row.due_on, row.text, row.done_on, row in late) for row in case.milestones
     ]

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseMilestone
 from caseapp.models.enums import CaseStatus, EventAction
-from caseapp.services import case_page, supervision
+from caseapp.services import case_page, closing, supervision
 from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.lifecycle import Actor
 from caseapp.services.supervision import Milestone
 from tests.factories import case_in, staff
 
@@ -187,3 +188,10 @@ def test_the_page_marks_milestones_late_by_the_city_day() -> None:
     # At 23:59 UTC on 2 March it is already 3 March in the city.
     views = case_page.plan_milestones(case, datetime(2026, 3, 2, 23, 59, tzinfo=UTC))
     assert [v.late for v in views] == [True, False, True]
+
+
+def test_nothing_is_late_in_the_plan_of_a_finished_case() -> None:
+    case = case_in(CaseStatus.IN_PROGRESS)
+    set_plan(case, [Milestone(TODAY - timedelta(days=1), "已过期未完成")])
+    closing.withdraw_case(case, Actor.citizen(), "已自行解决", now=NOW)
+    assert [v.late for v in case_page.plan_milestones(case, NOW)] == [False]
