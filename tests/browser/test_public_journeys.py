@@ -116,6 +116,9 @@ def test_file_with_a_photo_answer_a_question_and_rate(
     citizen.screenshot(path=screenshots / f"case-question-{lang}-desktop.png", full_page=True)
     citizen.fill("#text", "原来在路东，村口小卖部门前。")
     citizen.get_by_role("button", name=words["send_answer"]).click()
+    # The answer is in once the page it leads back to no longer asks the question.
+    expect(citizen.get_by_role("heading", name=words["need_answer"])).to_have_count(0)
+    citizen.wait_for_load_state()
 
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.number == number))
