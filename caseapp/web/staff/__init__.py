@@ -14,4 +14,4 @@ def require_sign_in() -> None:
     """Every staff page needs a signed-in user."""
 
 
-from caseapp.web.staff import case, inbox, intake, notices, routes  # noqa: E402,F401
+from caseapp.web.staff import case, inbox, intake, ledger_items, notices, routes  # noqa: E402,F401

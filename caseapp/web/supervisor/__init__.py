@@ -1,4 +1,4 @@
-"""The supervisor's view: escalations (scorecards and ledgers come next)."""
+"""The supervisor's view: escalations, scorecards and ledgers."""
 
 from __future__ import annotations
 
@@ -18,4 +18,10 @@ def require_supervisor() -> None:
         abort(403)
 
 
-from caseapp.web.supervisor import routes, scorecards  # noqa: E402,F401
+from caseapp.web.supervisor import (  # noqa: E402,F401
+    ledger_import,
+    ledger_items,
+    ledgers,
+    routes,
+    scorecards,
+)

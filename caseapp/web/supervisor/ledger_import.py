@@ -1,0 +1,5 @@
+"""ledger_import"""
+
+from __future__ import annotations
+
+from caseapp.web.supervisor import bp  # noqa: F401
