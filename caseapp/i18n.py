@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
         event_label,
         inbox_label,
         kind_label,
+        ledger_status_label,
         request_label,
         satisfaction_label,
         status_label,
@@ -94,4 +95,5 @@ def init_app(app: Flask) -> None:
             "inbox_label": inbox_label,
             "request_label": request_label,
             "satisfaction_label": satisfaction_label,
+            "ledger_status_label": ledger_status_label,
         }

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from caseapp.models.enums import CaseKind, CaseStatus, Channel, EventAction, Role, Satisfaction
+from caseapp.models.enums import (
+    CaseKind,
+    CaseStatus,
+    Channel,
+    EventAction,
+    LedgerItemStatus,
+    Role,
+    Satisfaction,
+)
 
 STATUS_LABELS = {
     CaseStatus.NEW: _l("Awaiting acceptance"),
@@ -114,6 +122,17 @@ REQUEST_LABELS = {
     "return": _l("Late return"),
     "redo": _l("Further redo"),
 }
+
+
+LEDGER_STATUS_LABELS = {
+    LedgerItemStatus.OPEN: _l("Not started"),
+    LedgerItemStatus.IN_PROGRESS: _l("In progress"),
+    LedgerItemStatus.WRITTEN_OFF: _l("Written off"),
+}
+
+
+def ledger_status_label(status: LedgerItemStatus) -> str:
+    return str(LEDGER_STATUS_LABELS[status])
 
 
 SATISFACTION_LABELS = {

@@ -66,7 +66,7 @@ def case_cells(case: Case, lang: str) -> list[str | int]:
     ]
 
 
-def _csv_safe(value: str | int) -> str | int:
+def csv_safe(value: str | int) -> str | int:
     """Text that Excel would run as a formula, kept as text (a leading apostrophe)."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
@@ -80,7 +80,7 @@ def csv_chunks(rows: Iterable[list[str | int]]) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(headings())
     for i, row in enumerate(rows, start=1):
-        writer.writerow([_csv_safe(value) for value in row])
+        writer.writerow([csv_safe(value) for value in row])
         if i % 200 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
