@@ -18,16 +18,17 @@ PERSONAL_TEMPLATES = frozenset({"access_code"})
 
 
 def _recipients(case: Case) -> list[tuple[OutboxChannel, str, str]]:
-    """(channel, address, language) of the filer and every follower who wants notices."""
+    """(channel, address, language) of the filer and every follower who wants notices,
+    each address once: the same person filing twice (a merged duplicate) gets one SMS."""
     people = [(case.notify_by, case.citizen_phone, case.citizen_email, case.language)]
     people += [(f.notify_by, f.phone, f.email, f.language) for f in case.followers]
-    found: list[tuple[OutboxChannel, str, str]] = []
+    found: dict[tuple[OutboxChannel, str], str] = {}
     for notify_by, phone, email, language in people:
         if notify_by is NotifyBy.SMS and phone:
-            found.append((OutboxChannel.SMS, phone, language))
+            found.setdefault((OutboxChannel.SMS, phone), language)
         elif notify_by is NotifyBy.EMAIL and email:
-            found.append((OutboxChannel.EMAIL, email, language))
-    return found
+            found.setdefault((OutboxChannel.EMAIL, email), language)
+    return [(channel, address, language) for (channel, address), language in found.items()]
 
 
 def notify_citizens(

@@ -15,8 +15,7 @@ from caseapp.services.cases import now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.intake import _text
 from caseapp.services.lifecycle import Actor
-from caseapp.services.messages import N_
-from caseapp.services.validation import clean_text, has_control_characters
+from caseapp.services.milestones import Milestone, checked_milestones
 from caseapp.workflow.deadlines import LEVEL_SUPERVISED
 from caseapp.workflow.visibility import may_see_identity
 
@@ -72,49 +71,6 @@ def set_responsible_leader(
     return case
 
 
-MAX_MILESTONES = 10
-MILESTONE_TEXT_MAX = 200
-
-
-@dataclass(frozen=True)
-class Milestone:
-    """A dated step of a case plan as a form gives it. A row with neither a date nor a
-    text is left out; one with only one of them is refused."""
-
-    due_on: date | None
-    text: str
-    done: bool = False
-
-
-def _checked_milestones(rows: Sequence[Milestone]) -> list[Milestone]:
-    """The rows that are milestones, cleaned; every reason a row is refused, by its index
-    among ``rows`` and field: ``{"milestones": {index: {field: reason}}}``."""
-    kept: list[Milestone] = []
-    errors: dict[int, dict[str, str]] = {}
-    for index, row in enumerate(rows):
-        text = clean_text(row.text)
-        if row.due_on is None and not text:
-            continue
-        reasons: dict[str, str] = {}
-        if row.due_on is None:
-            reasons["due_on"] = N_("This field is required.")
-        if not text:
-            reasons["text"] = N_("This field is required.")
-        elif len(text) > MILESTONE_TEXT_MAX:
-            reasons["text"] = N_("At most 200 characters.")
-        elif has_control_characters(text) or "\n" in text:
-            reasons["text"] = N_("Contains characters that are not allowed.")
-        if reasons:
-            errors[index] = reasons
-        else:
-            kept.append(Milestone(row.due_on, text, bool(row.done)))
-    if errors:
-        raise ValidationFailed("a milestone is incomplete", {"milestones": errors})
-    if len(kept) > MAX_MILESTONES:
-        raise ValidationFailed("too many milestones", {"milestones": N_("At most 10 milestones.")})
-    return kept
-
-
 def _milestone_rows(case: Case, milestones: list[Milestone], today: date) -> list[CaseMilestone]:
     """New rows for the plan's milestones. A milestone already done (the same day and
     text) keeps the day it was done; one newly done is done ``today``."""
@@ -149,7 +105,7 @@ def set_case_plan(
     """Write the case plan (一案一策) and put ``milestones`` in place of its dated steps."""
     now = now_or(now)
     plan = _text(plan, "plan")
-    checked = _checked_milestones(milestones)
+    checked = checked_milestones(milestones)
     rows = _milestone_rows(case, checked, deadlines.deadline_math().local_date(now))
 
     def effects() -> None:

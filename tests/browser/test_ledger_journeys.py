@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from caseapp.extensions import db
 from caseapp.models import Case, LedgerItem, LedgerItemCase
-from caseapp.models.enums import CaseStatus, LedgerItemStatus
+from caseapp.models.enums import CaseKind, CaseStatus, LedgerItemStatus
 from caseapp.services import casework
 from caseapp.services.ledgers import legacy_ledger
 from caseapp.services.lifecycle import Actor
@@ -55,6 +55,7 @@ def answered_legacy_case(app: Flask) -> str:
                 LedgerItem.ledger_id == ledger.id,
                 LedgerItem.status == LedgerItemStatus.IN_PROGRESS,
                 Case.status == CaseStatus.IN_PROGRESS,
+                Case.kind != CaseKind.PETITION,  # its answer would be a written decision
             )
             .order_by(Case.id)
             .limit(1)

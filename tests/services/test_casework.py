@@ -286,6 +286,20 @@ def test_citizen_notices_are_queued_once_each_with_an_idempotency_key() -> None:
     assert len({r.idempotency_key for r in rows}) == len(rows)
 
 
+def test_a_citizen_who_filed_twice_gets_one_notice_per_step() -> None:
+    """The same phone filed a case and its duplicate: once merged, it is told once."""
+    survivor = case_in(CaseStatus.IN_PROGRESS)
+    duplicate = new_case(title="红旗西街人行道又坏了")
+    intake.merge_case(duplicate, staff("intake"), survivor, version=None)
+    casework.resolve_case(survivor, staff("handler"), "已修复。", version=None)
+    answers = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.case_id == survivor.id, OutboxMessage.template == "answer"
+        )
+    ).all()
+    assert [r.recipient for r in answers] == ["13812345678"]
+
+
 def test_no_notice_for_a_citizen_who_wants_none() -> None:
     from caseapp.models.enums import NotifyBy
 

@@ -1,19 +1,23 @@
-"""Automatic write-off (销号) of ledger items from their cases (DESIGN §5)."""
+"""Ledger items (DESIGN §5): the automatic write-off (销号) from their cases, counted once
+however often a case closes; and the items a supervisor keeps by hand — created, edited
+with their plan, written off, reopened and unlinked, each change an event."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from caseapp.extensions import db
-from caseapp.models import Ledger, LedgerItem, LedgerItemEvent
+from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind, Satisfaction
-from caseapp.services import closing, intake, supervision
+from caseapp.services import casework, closing, intake, ledgers, supervision
+from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.lifecycle import Actor
-from tests.factories import case_in, new_case, staff
+from caseapp.services.milestones import Milestone
+from tests.factories import case_in, department, new_case, staff, user
 
 
 @pytest.fixture
@@ -44,8 +48,6 @@ def test_marking_legacy_creates_an_item_that_goes_in_progress_on_acceptance() ->
     item = supervision.mark_legacy(case, staff("intake"), version=None)
     assert item.status is LedgerItemStatus.OPEN and case.is_legacy
     assert supervision.mark_legacy(case, staff("supervisor"), version=None).id == item.id
-    from tests.factories import department
-
     intake.dispatch_case(case, staff("intake"), department("zjj").id, version=None)
     assert item.status is LedgerItemStatus.IN_PROGRESS
 
@@ -68,8 +70,6 @@ def test_no_write_off_while_another_linked_case_is_open() -> None:
     supervision.link_ledger_item(second, staff("supervisor"), item.id, version=None)
     _rate(first)
     assert item.status is not LedgerItemStatus.WRITTEN_OFF
-    from caseapp.services import casework
-
     casework.resolve_case(second, staff("handler"), "已解决", version=None)
     closing.feedback_window_passes(second, now=datetime.now(UTC) + timedelta(days=8))
     assert item.status is LedgerItemStatus.WRITTEN_OFF
@@ -112,8 +112,6 @@ def test_reopen_takes_the_write_off_back_and_a_second_close_writes_off_again() -
     closing.reopen_case(case, staff("supervisor"), "群众反映问题复发", version=None)
     assert case.status is CaseStatus.IN_PROGRESS and case.reopen_count == 1
     assert item.status is LedgerItemStatus.IN_PROGRESS and item.written_off_at is None
-    from caseapp.services import casework
-
     casework.resolve_case(case, staff("handler"), "再次处理完毕", version=None)
     _rate(case)
     assert item.status is LedgerItemStatus.WRITTEN_OFF
@@ -135,3 +133,326 @@ def test_marking_an_already_closed_case_legacy_writes_its_item_off() -> None:
     case = case_in(CaseStatus.CLOSED)
     item = supervision.mark_legacy(case, staff("supervisor"), version=None)
     assert item.status is LedgerItemStatus.WRITTEN_OFF
+
+
+# --- the write-off counted once, merged cases, and items kept by hand ----------------------
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def campaign(app_ctx: Flask, demo_base: None) -> Ledger:
+    ledger = Ledger(
+        code="ss2021",
+        name_zh="我为群众办实事 2021",
+        name_en="Practical things 2021",
+        kind=LedgerKind.CAMPAIGN,
+        categories=[
+            LedgerCategory(code="projects", name_zh="项目建设服务", name_en="Projects"),
+            LedgerCategory(code="policy", name_zh="政策惠民", name_en="Policy"),
+        ],
+    )
+    db.session.add(ledger)
+    db.session.commit()
+    return ledger
+
+
+def _item(ledger: Ledger, title: str = "建设3座人行天桥", **fields: object) -> LedgerItem:
+    return ledgers.create_item(
+        ledger, user("supervisor"), ledgers.ItemFields(title=title, **fields), now=NOW
+    )  # type: ignore[arg-type]
+
+
+def _event_rows(item: LedgerItem) -> list[LedgerItemEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(LedgerItemEvent)
+            .where(LedgerItemEvent.item_id == item.id)
+            .order_by(LedgerItemEvent.id)
+        )
+    )
+
+
+def _written_off_count(ledger_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LedgerItem)
+        .where(LedgerItem.ledger_id == ledger_id, LedgerItem.status == LedgerItemStatus.WRITTEN_OFF)
+    )
+
+
+@pytest.mark.usefixtures("legacy_ledger")
+def test_closed_reopened_and_closed_again_counts_once_as_of_the_last_close() -> None:
+    case = case_in(CaseStatus.RESOLVED)
+    item = supervision.mark_legacy(case, staff("supervisor"), version=None)
+    _rate(case)
+    closing.reopen_case(case, staff("supervisor"), "问题复发", version=None)
+    assert _written_off_count(item.ledger_id) == 0
+    casework.resolve_case(case, staff("handler"), "再次处理完毕", version=None)
+    last_close = datetime.now(UTC) + timedelta(minutes=5)
+    _rate(case, now=last_close)
+    db.session.expire_all()
+    assert _written_off_count(item.ledger_id) == 1
+    assert item.written_off_at == last_close
+    # Closing again what is closed, or linking the closed case again, adds nothing.
+    ledgers.on_case_closed(case, last_close, None)
+    supervision.link_ledger_item(case, staff("supervisor"), item.id, version=None)
+    assert _actions(item).count("write_off") == 2 and _written_off_count(item.ledger_id) == 1
+
+
+@pytest.mark.usefixtures("legacy_ledger")
+def test_the_last_of_two_cases_closing_writes_off_once() -> None:
+    first, second = case_in(CaseStatus.RESOLVED), case_in(CaseStatus.RESOLVED)
+    item = supervision.mark_legacy(first, staff("supervisor"), version=None)
+    supervision.link_ledger_item(second, staff("supervisor"), item.id, version=None)
+    _rate(first)
+    assert item.status is LedgerItemStatus.IN_PROGRESS
+    _rate(second)
+    assert item.status is LedgerItemStatus.WRITTEN_OFF
+    assert _actions(item).count("write_off") == 1
+
+
+@pytest.mark.usefixtures("legacy_ledger")
+def test_a_merged_case_is_not_linked_and_its_survivor_closing_writes_off() -> None:
+    # Another citizen: the survivor's follower (one phone twice is another matter).
+    merged = case_in(CaseStatus.NEW, citizen_phone="13912345678")
+    survivor = case_in(CaseStatus.DISPATCHED)
+    item = supervision.mark_legacy(merged, staff("intake"), version=None)
+    intake.merge_case(merged, staff("intake"), survivor, version=None)
+    assert [link.case_id for link in item.case_links] == [survivor.id]
+    with pytest.raises(ValidationFailed):
+        supervision.link_ledger_item(merged, staff("supervisor"), item.id, version=None)
+    db.session.rollback()
+    casework.sign_for_case(survivor, staff("handler"), version=None)
+    casework.resolve_case(survivor, staff("handler"), "已处理", version=None)
+    _rate(survivor)
+    assert item.status is LedgerItemStatus.WRITTEN_OFF
+    assert _actions(item).count("write_off") == 1
+
+
+def test_an_item_without_cases_is_created_open_and_written_off_by_hand(campaign: Ledger) -> None:
+    item = _item(campaign, category_id=campaign.categories[0].id, target_date=date(2026, 6, 30))
+    assert item.status is LedgerItemStatus.OPEN and item.case_links == []
+    ledgers.write_off_item(item, user("supervisor"), "三座天桥均已建成通行", now=NOW)
+    assert item.status is LedgerItemStatus.WRITTEN_OFF
+    assert item.written_off_at == NOW and item.written_off_note == "三座天桥均已建成通行"
+    created, written_off = _event_rows(item)
+    assert (created.action, created.to_status, created.actor_id) == (
+        "created",
+        LedgerItemStatus.OPEN,
+        user("supervisor").id,
+    )
+    assert created.data["fields"]["title"] == "建设3座人行天桥"
+    assert (written_off.action, written_off.from_status, written_off.to_status) == (
+        "write_off",
+        LedgerItemStatus.OPEN,
+        LedgerItemStatus.WRITTEN_OFF,
+    )
+    assert written_off.note == "三座天桥均已建成通行"
+
+
+def test_a_written_off_item_is_not_written_off_again_and_reopens_with_a_note(
+    campaign: Ledger,
+) -> None:
+    item = _item(campaign)
+    ledgers.write_off_item(item, user("supervisor"), "已完成", now=NOW)
+    with pytest.raises(ValidationFailed, match="written off already"):
+        ledgers.write_off_item(item, user("supervisor"), "再次销号", now=NOW)
+    with pytest.raises(ValidationFailed) as refused:
+        ledgers.reopen_item(item, user("supervisor"), "  ", now=NOW)
+    assert refused.value.field_errors == {"note": "This field is required."}
+    later = NOW + timedelta(days=1)
+    ledgers.reopen_item(item, user("supervisor"), "群众反映天桥电梯未通", now=later)
+    assert item.status is LedgerItemStatus.IN_PROGRESS
+    assert item.written_off_at is None and item.written_off_note == ""
+    assert [e.action for e in _event_rows(item)] == ["created", "write_off", "reopen"]
+    assert _event_rows(item)[-1].note == "群众反映天桥电梯未通"
+    with pytest.raises(ValidationFailed, match="Only a written-off item"):
+        ledgers.reopen_item(item, user("supervisor"), "再开", now=later)
+
+
+@pytest.mark.usefixtures("legacy_ledger")
+def test_a_hand_write_off_is_not_repeated_when_the_case_closes_and_undone_on_reopen() -> None:
+    case = case_in(CaseStatus.RESOLVED)
+    item = supervision.mark_legacy(case, staff("supervisor"), version=None)
+    ledgers.write_off_item(item, user("supervisor"), "经研究同意销号")
+    _rate(case)
+    assert _actions(item).count("write_off") == 1
+    assert item.written_off_note == "经研究同意销号"
+    closing.reopen_case(case, staff("supervisor"), "复发", version=None)
+    assert item.status is LedgerItemStatus.IN_PROGRESS
+    assert _actions(item)[-1] == "undo_write_off"
+
+
+@pytest.mark.usefixtures("legacy_ledger")
+def test_unlinking_a_case_is_an_event_with_the_case_and_the_note() -> None:
+    answered, mistaken = case_in(CaseStatus.RESOLVED), case_in(CaseStatus.IN_PROGRESS)
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None)
+    supervision.link_ledger_item(mistaken, staff("supervisor"), item.id, version=None)
+    ledgers.unlink_case(item, mistaken, user("supervisor"), "误关联", now=NOW)
+    assert [link.case_id for link in item.case_links] == [answered.id]
+    event = _event_rows(item)[-1]
+    assert (event.action, event.case_id, event.note) == ("unlink_case", mistaken.id, "误关联")
+    with pytest.raises(ValidationFailed, match="not linked"):
+        ledgers.unlink_case(item, mistaken, user("supervisor"), "再次", now=NOW)
+    # The status stays as it was; the remaining case closing writes the item off.
+    assert item.status is LedgerItemStatus.IN_PROGRESS
+    _rate(answered)
+    assert item.status is LedgerItemStatus.WRITTEN_OFF
+
+
+def test_only_supervisors_keep_items_by_hand(campaign: Ledger) -> None:
+    item = _item(campaign)
+    for username in ("handler", "lead", "intake", "leader"):
+        with pytest.raises(NotAllowed):
+            ledgers.write_off_item(item, user(username), "销号", now=NOW)
+        with pytest.raises(NotAllowed):
+            ledgers.create_item(campaign, user(username), ledgers.ItemFields("另一项"), now=NOW)
+
+
+def test_an_edit_records_what_changed_and_a_done_milestone_starts_the_work(
+    campaign: Ledger,
+) -> None:
+    item = _item(campaign)
+    steps = [
+        Milestone(date(2026, 4, 1), "完成选址", True),
+        Milestone(date(2026, 9, 1), "完成建设", False),
+        Milestone(None, "", False),  # a blank row is left out
+    ]
+    ledgers.update_item(
+        item,
+        user("supervisor"),
+        "建设3座人行天桥（机场大道）",
+        campaign.categories[0].id,
+        department("jtj").id,
+        user("leader").id,
+        date(2026, 10, 1),
+        "一案一策：先选址，再建设。",
+        steps,
+        seen=item.updated_at,
+        now=NOW,
+    )
+    assert [(m.title, m.done_at) for m in item.milestones] == [
+        ("完成选址", NOW),
+        ("完成建设", None),
+    ]
+    update, started = _event_rows(item)[-2:]
+    assert update.action == "update" and started.action == "in_progress"
+    assert item.status is LedgerItemStatus.IN_PROGRESS
+    changes = update.data["changes"]
+    assert set(changes) == {
+        "title",
+        "category_id",
+        "owner_department_id",
+        "responsible_leader_id",
+        "target_date",
+        "plan_text",
+        "milestones",
+    }
+    assert changes["target_date"] == {"from": None, "to": "2026-10-01"}
+    # Saving again keeps the day the first step was done; nothing changed, no event.
+    later = NOW + timedelta(days=3)
+    ledgers.update_item(
+        item,
+        user("supervisor"),
+        item.title,
+        item.category_id,
+        item.owner_department_id,
+        item.responsible_leader_id,
+        item.target_date,
+        item.plan_text,
+        steps[:2],
+        now=later,
+    )
+    assert item.milestones[0].done_at == NOW
+    assert len(_event_rows(item)) == 3
+
+
+def test_an_edit_over_someone_else_s_change_is_refused(campaign: Ledger) -> None:
+    item = _item(campaign)
+    seen = item.updated_at
+    ledgers.write_off_item(item, user("supervisor"), "已完成", now=NOW + timedelta(hours=1))
+    with pytest.raises(StaleVersion):
+        ledgers.update_item(
+            item, user("supervisor"), "新标题", None, None, None, None, "", [], seen=seen
+        )
+    db.session.expire_all()
+    assert item.title == "建设3座人行天桥"
+
+
+def _retired_department() -> int:
+    retired = Department(code="old", name_zh="撤销单位", name_en="Retired", retired_at=NOW)
+    db.session.add(retired)
+    db.session.flush()
+    return retired.id
+
+
+INVALID_FIELDS = [
+    ("no title", {"title": "  "}, {"title": "This field is required."}),
+    ("title too long", {"title": "桥" * 301}, {"title": "At most 300 characters."}),
+    ("title on two lines", {"title": "天桥\n两座"}, {"title": "Contains characters that are not allowed."}),
+    ("category of another ledger", {"category_id": lambda: -1}, {"category_id": "Choose a category of this ledger."}),
+    ("unknown department", {"owner_department_id": lambda: 99999}, {"owner_department_id": "Choose a department."}),
+    ("retired department", {"owner_department_id": _retired_department}, {"owner_department_id": "Choose a department."}),
+    ("leader without the role", {"responsible_leader_id": lambda: user("handler").id}, {"responsible_leader_id": "Choose a responsible leader."}),
+    ("plan too long", {"plan_text": "划" * 4001}, {"plan_text": "At most 4,000 characters."}),
+    ("milestone without a date", {"milestones": [Milestone(None, "选址")]}, {"milestones": {0: {"due_on": "This field is required."}}}),
+    ("milestone without a text", {"milestones": [Milestone(date(2026, 4, 1), "")]}, {"milestones": {0: {"text": "This field is required."}}}),
+    ("two reasons at once", {"title": "", "plan_text": "\x07"}, {"title": "This field is required.", "plan_text": "Contains characters that are not allowed."}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "reasons"), [case[1:] for case in INVALID_FIELDS], ids=[c[0] for c in INVALID_FIELDS]
+)
+def test_an_edit_that_breaks_a_rule_is_refused_field_by_field(
+    campaign: Ledger, given: dict[str, object], reasons: dict[str, object]
+) -> None:
+    item = _item(campaign)
+    values: dict[str, object] = {
+        "title": item.title,
+        "category_id": None,
+        "owner_department_id": None,
+        "responsible_leader_id": None,
+        "target_date": None,
+        "plan_text": "",
+        "milestones": [],
+    }
+    values.update({k: v() if callable(v) else v for k, v in given.items()})
+    with pytest.raises(ValidationFailed) as refused:
+        ledgers.update_item(item, user("supervisor"), now=NOW, **values)  # type: ignore[arg-type]
+    assert refused.value.field_errors == reasons
+    db.session.rollback()
+    assert [e.action for e in _event_rows(item)] == ["created"]
+
+
+@pytest.mark.parametrize(
+    ("note", "reason"),
+    [("", "This field is required."), ("说" * 4001, "At most 4,000 characters."), ("\x00", "Contains characters that are not allowed.")],
+)  # fmt: skip
+def test_a_write_off_needs_a_note(campaign: Ledger, note: str, reason: str) -> None:
+    item = _item(campaign)
+    with pytest.raises(ValidationFailed) as refused:
+        ledgers.write_off_item(item, user("supervisor"), note, now=NOW)
+    assert refused.value.field_errors == {"note": reason}
+    assert item.status is LedgerItemStatus.OPEN
+
+
+def test_an_item_is_found_by_its_code_or_its_number(campaign: Ledger) -> None:
+    bridge = ledgers.create_item(
+        campaign, user("supervisor"), ledgers.ItemFields("天桥"), code="SS2021-0001", now=NOW
+    )
+    other = _item(campaign, title="路灯")
+    assert ledgers.find_item("ss2021-0001").id == bridge.id
+    assert ledgers.find_item(f"#{other.id}").id == other.id
+    assert ledgers.find_item(str(other.id)).id == other.id
+    with pytest.raises(ValidationFailed) as refused:
+        ledgers.find_item("SS2021-9999")
+    assert refused.value.field_errors == {
+        "item": "There is no ledger item with this code or number."
+    }
+    with pytest.raises(ValidationFailed) as taken:
+        ledgers.create_item(
+            campaign, user("supervisor"), ledgers.ItemFields("重复"), code="SS2021-0001", now=NOW
+        )
+    assert taken.value.field_errors == {"code": "Another item of this ledger has this code."}

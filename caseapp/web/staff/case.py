@@ -22,7 +22,7 @@ from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
 from caseapp.models.types import utcnow
 from caseapp.services import case_page as page_data
-from caseapp.services import casework, closing, intake, supervision
+from caseapp.services import casework, closing, intake, ledgers, supervision
 from caseapp.services import lifecycle as lifecycle_service
 from caseapp.services.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.errors import StaleVersion, ValidationFailed
@@ -35,6 +35,7 @@ from caseapp.web.public.forms import choice_list
 from caseapp.web.staff import bp
 from caseapp.web.staff import case_forms as forms
 from caseapp.workflow import lifecycle
+from caseapp.workflow.ledger_items import may_manage_items
 from caseapp.workflow.visibility import may_see_identity
 
 A = EventAction
@@ -72,6 +73,11 @@ def _uploads() -> list[Upload]:
 def _merge(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
     into = case_for_staff(form.into.data.strip().upper(), actor.user)  # type: ignore[arg-type]
     return intake.merge_case(case, actor, into, version=version)
+
+
+def _link_ledger_item(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
+    item = ledgers.find_item(form.item.data or "")
+    return supervision.link_ledger_item(case, actor, item.id, version=version)
 
 
 def _set_plan(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
@@ -135,6 +141,8 @@ ACTIONS: dict[str, ActionSpec] = {
         N_("The case plan was saved."), prefill=forms.case_plan_data),
     "legacy": ActionSpec(A.MARK_LEGACY, forms.EmptyForm, lambda c, f, a, v: supervision.mark_legacy(
         c, a, version=v), N_("Mark as a legacy issue"), N_("The case was marked as a legacy issue.")),
+    "link-ledger-item": ActionSpec(A.LINK_LEDGER_ITEM, forms.LedgerItemLinkForm, _link_ledger_item,
+        N_("Link to a ledger item"), N_("The case was linked to the ledger item.")),
     "exclude-rating": ActionSpec(A.EXCLUDE_RATING, forms.TextForm, lambda c, f, a, v: closing.exclude_rating(
         c, a, f.text.data, version=v), N_("Exclude the rating (甄别)"), N_("The rating was excluded.")),
 }  # fmt: skip
@@ -246,6 +254,7 @@ def render_case(
         clocks=page_data.running_clocks(case),
         milestones=page_data.plan_milestones(case),
         links=page_data.links(case, current_user),
+        ledger_item_pages=may_manage_items(current_user.roles),
         duplicates=page_data.possible_duplicates(case) if "merge" in action_forms else [],
         forms=action_forms,
         specs=ACTIONS,

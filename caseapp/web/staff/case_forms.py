@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from caseapp.models import Case
 from caseapp.models.enums import PetitionDecision, Satisfaction
-from caseapp.services.supervision import MAX_MILESTONES
+from caseapp.services.milestones import MAX_MILESTONES
 from caseapp.web.public.forms import REQUIRED, choice_list
 
 TEXT = [DataRequired(REQUIRED), Length(max=4000)]
@@ -217,6 +217,14 @@ def case_plan_data(case: Case) -> dict[str, Any]:
     ]
     blank = max(PLAN_ROWS_MIN - len(rows), 1 if len(rows) < MAX_MILESTONES else 0)
     return {"plan": case.case_plan, "milestones": rows + [{}] * blank}
+
+
+class LedgerItemLinkForm(ActionForm):
+    item = StringField(
+        _l("Ledger item"),
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        description=_l("Its code (e.g. SS2021-0001) or its number (e.g. #12)."),
+    )
 
 
 class EmptyForm(ActionForm):

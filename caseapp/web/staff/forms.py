@@ -139,6 +139,10 @@ class IntakeOnBehalfForm(FlaskForm):
     consent_public = BooleanField(
         _l("The citizen agrees that the text may be shown publicly, without name or contact.")
     )
+    legacy = BooleanField(
+        _l("Legacy issue (历史遗留)"),
+        description=_l("The case is added to the legacy-issue ledger (理旧账) when it is filed."),
+    )
 
     def new_case(self) -> NewCase:
         """The filing this form describes."""

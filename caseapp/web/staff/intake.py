@@ -10,10 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from caseapp.extensions import db
 from caseapp.i18n import current_language
+from caseapp.models import Case
 from caseapp.models.enums import Role
+from caseapp.services import ledgers, supervision
 from caseapp.services.cases import submit_case
-from caseapp.services.errors import ValidationFailed
+from caseapp.services.errors import DomainError, ValidationFailed
 from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.staff import bp
@@ -38,13 +41,33 @@ def new_case() -> Response | str | tuple[str, int]:
     if request.method == "GET":
         form.received_at.data = today
     elif form.validate_on_submit():
+        actor = Actor.staff(current_user)
         try:
+            if form.legacy.data:
+                ledgers.check_legacy_ledger()
             # The service records the clerk as the first-responsible person (首问责任人).
-            case, _key = submit_case(form.new_case(), Actor.staff(current_user))
+            case, _key = submit_case(form.new_case(), actor)
         except ValidationFailed as error:
             apply_field_errors(form, error)
         else:
             flash(_("The request was filed as %(number)s.", number=case.number), "success")
+            if form.legacy.data:
+                _mark_legacy(case, actor)
             return redirect(case_path(case.number))
     page = render_template("staff/new_case.html", form=form)
     return (page, 400) if request.method == "POST" else page
+
+
+def _mark_legacy(case: Case, actor: Actor) -> None:
+    """Mark the case just filed legacy (历史遗留). The filing stands if this fails; the
+    clerk is told to mark it on the case page."""
+    try:
+        supervision.mark_legacy(case, actor, version=case.version)
+    except DomainError:
+        db.session.rollback()
+        flash(
+            _("The request was filed but not marked as a legacy issue: mark it on its page."),
+            "error",
+        )
+    else:
+        flash(_("The case was marked as a legacy issue."), "success")

@@ -46,6 +46,7 @@ NOT_ABOUT_A_CASE: dict[str, set[str]] = {
     "staff.new_case": {"intake", "supervisor"},
     "staff.inbox_page": set(SEES),
     "staff.mark_read": set(SEES),  # one's own notices only (another's: 404)
+    "staff.department_ledger_items": {"lead"},  # the items their department owns
 }
 
 
