@@ -22,6 +22,7 @@ from caseapp.models import (
     LedgerCategory,
     LedgerItem,
     LedgerItemEvent,
+    LedgerMilestone,
     User,
 )
 from caseapp.models.enums import (
@@ -454,6 +455,17 @@ def _legacy_cases(story: Story, ledger: Ledger) -> None:
             version=None,
             now=planned,
         )
+        # The item carries the same plan (一案一策) as its case.
+        item.plan_text = case.case_plan
+        item.milestones = [
+            LedgerMilestone(
+                title=row.text,
+                due_date=row.due_on,
+                done_at=story.at(start - 30) if row.done_on else None,
+            )
+            for row in case.milestones
+        ]
+        db.session.commit()
         if settled:
             decision = PetitionDecision.SUPPORTED if case.kind is CaseKind.PETITION else None
             story.resolve(
