@@ -18,4 +18,15 @@ def require_admin() -> None:
         abort(403)
 
 
-from caseapp.web.admin import routes  # noqa: E402,F401
+from caseapp.web.admin import (  # noqa: E402,F401
+    api_keys,
+    audit_log,
+    calendar,
+    categories,
+    departments,
+    policies,
+    reply_templates,
+    routes,
+    settings,
+    users,
+)

@@ -1,0 +1,5 @@
+"""Admin: policies."""
+
+from __future__ import annotations
+
+from caseapp.web.admin import bp  # noqa: F401

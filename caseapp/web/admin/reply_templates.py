@@ -1,0 +1,5 @@
+"""Admin: reply_templates."""
+
+from __future__ import annotations
+
+from caseapp.web.admin import bp  # noqa: F401

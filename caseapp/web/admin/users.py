@@ -1,0 +1,5 @@
+"""Admin: users."""
+
+from __future__ import annotations
+
+from caseapp.web.admin import bp  # noqa: F401
