@@ -14,6 +14,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 outbox_cli = AppGroup("outbox", help="Notices waiting to be sent.")
 sla_cli = AppGroup("sla", help="Deadlines and escalation.")
 demo_cli = AppGroup("demo", help="Demo data for the local run.")
+api_keys_cli = AppGroup("api-keys", help="Keys for the Open311 API.")
 
 
 @users_cli.command("create")
@@ -48,6 +49,22 @@ def create_user_command(
             click.echo(f"error: {field_name}: {reason}", err=True)
         raise SystemExit(2) from exc
     click.echo(f"created user {user.username} ({', '.join(sorted(roles))})")
+
+
+@api_keys_cli.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+def create_api_key_command(name: str) -> None:
+    """Issue an Open311 API key and print it (the only time it is shown)."""
+    from caseapp.services import api_keys
+
+    try:
+        key, raw = api_keys.create_key(name, actor=None)
+    except ValidationFailed as exc:
+        for field_name, reason in exc.field_errors.items():
+            click.echo(f"error: {field_name}: {reason}", err=True)
+        raise SystemExit(2) from exc
+    click.echo(f"created API key {key.name!r} ({key.prefix}…); it is shown only this once:")
+    click.echo(raw)
 
 
 @demo_cli.command("load")
@@ -113,6 +130,7 @@ def worker_command(interval: int | None, rounds: int) -> None:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(api_keys_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(sla_cli)
     app.cli.add_command(worker_command)

@@ -9,10 +9,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from caseapp.extensions import db
-from caseapp.models import AuditLog, OutboxMessage, User
+from caseapp.models import OutboxMessage, User
 from caseapp.models.enums import OutboxStatus
 from caseapp.models.types import utcnow
+from caseapp.services import audit
 from caseapp.services.errors import NotFound
+
+AUDITED = ("status", "attempts", "next_attempt_at")
 
 
 def counts() -> dict[str, int]:
@@ -40,28 +43,21 @@ def _dead(message_id: int) -> OutboxMessage:
     return message
 
 
-def _audit(actor: User, message: OutboxMessage, action: str, before: str, now: datetime) -> None:
-    db.session.add(
-        AuditLog(
-            at=now,
-            actor_id=actor.id,
-            entity="outbox",
-            entity_id=str(message.id),
-            action=action,
-            before={"status": before, "attempts": message.attempts},
-            after={"status": str(message.status)},
-        )
-    )
+def _audit(
+    actor: User, message: OutboxMessage, action: str, before: dict[str, object], now: datetime
+) -> None:
+    audit.record(actor, "outbox", message.id, action, before, audit.snapshot(message, AUDITED), now)
 
 
 def retry(message_id: int, actor: User, now: datetime | None = None) -> OutboxMessage:
     """Send a dead notice again from the next worker round, with a fresh count of tries."""
     now = now or utcnow()
     message = _dead(message_id)
+    before = audit.snapshot(message, AUDITED)
     message.status = OutboxStatus.PENDING
     message.attempts = 0
     message.next_attempt_at = now
-    _audit(actor, message, "retry", "dead", now)
+    _audit(actor, message, "retry", before, now)
     db.session.commit()
     return message
 
@@ -70,7 +66,8 @@ def drop(message_id: int, actor: User, now: datetime | None = None) -> OutboxMes
     """Give a dead notice up for good (it stays on record as dropped)."""
     now = now or utcnow()
     message = _dead(message_id)
+    before = audit.snapshot(message, AUDITED)
     message.status = OutboxStatus.DROPPED
-    _audit(actor, message, "drop", "dead", now)
+    _audit(actor, message, "drop", before, now)
     db.session.commit()
     return message
