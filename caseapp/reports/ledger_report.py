@@ -148,10 +148,6 @@ def ledger_reports(
     return reports
 
 
-def ledger_by_code(code: str) -> Ledger | None:
-    return db.session.scalar(sa.select(Ledger).where(Ledger.code == code))
-
-
 @dataclass(frozen=True)
 class ItemFilter:
     """Which items a figure of the report stands for."""

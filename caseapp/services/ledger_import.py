@@ -546,14 +546,6 @@ def _text(value: Any, *, keep_lines: bool = False) -> str:
 # --- importing --------------------------------------------------------------------------
 
 
-def ledger_by_code(code: str) -> Ledger:
-    """The ledger with this code, or NotFound."""
-    ledger = db.session.scalar(sa.select(Ledger).where(Ledger.code == code))
-    if ledger is None:
-        raise NotFound(f"no ledger with the code {code!r}")
-    return ledger
-
-
 def import_items(
     ledger: Ledger, preview: ImportPreview, actor_id: int | None, now: datetime
 ) -> list[LedgerItem]:

@@ -65,6 +65,14 @@ def check_legacy_ledger() -> None:
     )
 
 
+def ledger_by_code(code: str) -> Ledger:
+    """The ledger with this code, or NotFound."""
+    ledger = db.session.scalar(sa.select(Ledger).where(Ledger.code == code))
+    if ledger is None:
+        raise NotFound(f"no ledger with the code {code!r}")
+    return ledger
+
+
 def items_of(case: Case) -> list[LedgerItem]:
     """The items ``case`` is linked to, oldest first."""
     return list(

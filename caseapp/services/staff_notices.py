@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from caseapp.extensions import db
 from caseapp.models import (
     Case,
@@ -19,10 +17,10 @@ from caseapp.models import (
     InboxMessage,
     OutboxMessage,
     User,
-    UserRole,
 )
 from caseapp.models.enums import Clock, OutboxChannel, RequestKind, RequestStatus, Role
 from caseapp.services import deadlines
+from caseapp.services.case_page import users_with_role
 from caseapp.services.lifecycle import DECIDED_BY, Actor
 from caseapp.workflow import lifecycle
 from caseapp.workflow.lifecycle import Capacity
@@ -83,14 +81,6 @@ def notify_staff(
                 )
             )
     return added
-
-
-def users_with_role(role: Role, department_id: int | None = None) -> list[User]:
-    """The users holding ``role`` (in one department, when given)."""
-    stmt = sa.select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
-    if department_id is not None:
-        stmt = stmt.where(User.department_id == department_id)
-    return list(db.session.scalars(stmt.order_by(User.id)))
 
 
 def _leads_of(case: Case) -> list[User]:

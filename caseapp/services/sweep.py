@@ -17,6 +17,7 @@ from caseapp.models import Case, CaseClock, User
 from caseapp.models.enums import CaseStatus, Clock, EventAction, Role
 from caseapp.models.types import utcnow
 from caseapp.services import closing, deadlines, lifecycle, staff_notices
+from caseapp.services.case_page import users_with_role
 from caseapp.services.casework import reply_window_passes
 from caseapp.services.errors import DomainError, StaleVersion
 from caseapp.services.lifecycle import Actor
@@ -168,11 +169,11 @@ def recipients(case: Case, level: int) -> list[User]:
     if level == LEVEL_DUE_SOON and case.handler is not None:
         people.append(case.handler)
     if level == LEVEL_OVERDUE and case.lead_department_id is not None:
-        people += staff_notices.users_with_role(Role.LEAD, case.lead_department_id)
+        people += users_with_role(Role.LEAD, case.lead_department_id)
         if case.handler is not None:
             people.append(case.handler)
     if level == LEVEL_SUPERVISED:
-        people += staff_notices.users_with_role(Role.SUPERVISOR)
+        people += users_with_role(Role.SUPERVISOR)
         if case.responsible_leader is not None:
             people.append(case.responsible_leader)
     unique = {user.id: user for user in people if user.active}

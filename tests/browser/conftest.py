@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import ROOT
@@ -79,3 +79,15 @@ def context(browser: Browser, live_server: str, demo_base: None) -> Iterator[Bro
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+DEMO_PASSWORD = "demo-password"
+
+
+def sign_in(page: Page, username: str, lang: str = "zh_CN") -> None:
+    """Sign a demo account in on ``page`` and wait for the page it lands on."""
+    page.goto(f"/staff/login?lang={lang}")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.locator("button.primary").click()
+    expect(page.locator("h1")).to_have_count(1)

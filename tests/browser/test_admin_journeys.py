@@ -20,20 +20,11 @@ from caseapp.models import Case
 from caseapp.models.enums import TimeUnit
 from caseapp.services.deadlines import deadline_math
 from caseapp.workflow.deadlines import Period
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
 from tests.browser.test_public_journeys import fill_request
 
-DEMO_PASSWORD = "demo-password"
 ACCEPT_ROW, RESOLVE_ROW = 0, 3  # the rows of the policy form, in the order of PolicyTerm
-
-
-def sign_in(page: Page, username: str = "admin", lang: str = "zh_CN") -> None:
-    page.goto(f"/staff/login?lang={lang}")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("button.primary").click()
-    expect(page.locator("h1")).to_have_count(1)
 
 
 def add_policy(page: Page) -> None:
@@ -65,7 +56,7 @@ def test_a_new_category_with_its_policy_reaches_the_public(
 ) -> None:
     admin = new_context(browser, live_server)
     page = admin.new_page()
-    sign_in(page)
+    sign_in(page, "admin")
     add_policy(page)
     expect(page.locator("main")).to_contain_text("七个工作日办结")
     page.screenshot(path=screenshots / "admin-policy-added.png", full_page=True)
@@ -111,7 +102,7 @@ def test_admin_pages_pass_axe(
 ) -> None:
     context = new_context(browser, live_server, phone=device == "phone")
     page = context.new_page()
-    sign_in(page, lang=lang)
+    sign_in(page, "admin", lang)
     suffix = f"{lang}-{device}"
 
     page.goto("/admin/categories")

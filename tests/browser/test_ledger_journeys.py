@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from caseapp.extensions import db
 from caseapp.models import Case, LedgerItem, LedgerItemCase
@@ -19,10 +19,8 @@ from caseapp.models.enums import CaseKind, CaseStatus, LedgerItemStatus
 from caseapp.services import casework
 from caseapp.services.ledgers import legacy_ledger
 from caseapp.services.lifecycle import Actor
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
-
-DEMO_PASSWORD = "demo-password"
 
 
 @pytest.fixture
@@ -33,14 +31,6 @@ def demo_city(app: Flask, demo_base: None) -> Iterator[None]:
         load_city()
         db.session.remove()
     yield
-
-
-def sign_in(page: Page, username: str, lang: str = "zh_CN") -> None:
-    page.goto(f"/staff/login?lang={lang}")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("button.primary").click()
-    expect(page.locator("h1")).to_have_count(1)
 
 
 def answered_legacy_case(app: Flask) -> str:

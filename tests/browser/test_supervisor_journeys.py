@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from caseapp.extensions import db
 from caseapp.i18n import local_deadline
 from caseapp.models import Case, CaseRequest
 from caseapp.models.enums import Clock, RequestKind, RequestStatus
 from caseapp.services.sweep import run_sweep
-from tests.browser.conftest import new_context
+from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
 
-DEMO_PASSWORD = "demo-password"
 OVERDUE_TITLE = "河东西街井盖缺失"  # a demo complaint worked for 20 days
 EXTENSION_TITLE = "中银路学校门口需要过街天桥"  # a demo suggestion with an extension waiting
 
@@ -36,14 +35,6 @@ def demo_city(app: Flask, demo_base: None) -> Iterator[None]:
         run_sweep()
         db.session.remove()
     yield
-
-
-def sign_in(page: Page, username: str, lang: str = "zh_CN") -> None:
-    page.goto(f"/staff/login?lang={lang}")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("button.primary").click()
-    expect(page.locator("h1")).to_have_count(1)
 
 
 def case_number(app: Flask, title: str) -> str:

@@ -18,6 +18,7 @@ from caseapp.models import Ledger
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.services import ledger_import as importing
+from caseapp.services import ledgers as ledgers_service
 from caseapp.services.errors import NotFound
 from caseapp.web.forms import translated
 from caseapp.web.supervisor import bp
@@ -83,7 +84,7 @@ def ledger_import(code: str) -> Response | str | tuple[str, int]:
     """The upload form; on upload, the preview (with a confirm button when no row is
     wrong)."""
     _supervisors_only()
-    ledger = importing.ledger_by_code(code)
+    ledger = ledgers_service.ledger_by_code(code)
     form = LedgerUploadForm()
     if not form.validate_on_submit():
         page = _upload_page(ledger, form)
@@ -99,7 +100,7 @@ def ledger_import(code: str) -> Response | str | tuple[str, int]:
 def ledger_import_confirm(code: str) -> Response | tuple[str, int]:
     """Import the previewed file; back to the preview if a row has gone wrong since."""
     _supervisors_only()
-    ledger = importing.ledger_by_code(code)
+    ledger = ledgers_service.ledger_by_code(code)
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
@@ -123,7 +124,7 @@ def ledger_import_confirm(code: str) -> Response | tuple[str, int]:
 def ledger_import_template(code: str) -> Response:
     """A workbook to fill in: the headings, an example row and the values offered."""
     _supervisors_only()
-    ledger = importing.ledger_by_code(code)
+    ledger = ledgers_service.ledger_by_code(code)
     return send_file(
         importing.template_workbook(ledger, current_language()),
         mimetype=XLSX,

@@ -14,6 +14,7 @@ from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.reports import ledger_report, ledger_sheet
 from caseapp.services import deadlines
+from caseapp.services import ledgers as ledgers_service
 from caseapp.web.supervisor import bp
 
 ITEMS_PER_PAGE = 100
@@ -39,7 +40,7 @@ def ledgers() -> str:
 @bp.route("/ledgers/<code>")
 def ledger(code: str) -> str:
     _supervisors_only()
-    found = ledger_report.ledger_by_code(code) or abort(404)
+    found = ledgers_service.ledger_by_code(code)
     now = utcnow()
     reports = ledger_report.ledger_reports(_today(now), current_language(), [found])
     return render_template("supervisor/ledger.html", report=reports[0], now=now)
@@ -68,7 +69,7 @@ def _filter() -> ledger_report.ItemFilter:
 def ledger_items_list(code: str) -> str:
     """The items behind one figure of the report, a page at a time."""
     _supervisors_only()
-    found = ledger_report.ledger_by_code(code) or abort(404)
+    found = ledgers_service.ledger_by_code(code)
     chosen = _filter()
     page = request.args.get("page", 1, type=int)
     if page < 1:
