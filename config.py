@@ -96,6 +96,21 @@ class Config:
     RATELIMIT_PUBLIC_FORM = os.environ.get("RATELIMIT_PUBLIC_FORM", "20 per hour")
     RATELIMIT_TRACK = os.environ.get("RATELIMIT_TRACK", "10 per 10 minutes")
     RATELIMIT_PRIVATE_LINK = os.environ.get("RATELIMIT_PRIVATE_LINK", "30 per minute")
+    # Open311: reads per address; filings per key and, whatever the key, per address.
+    RATELIMIT_OPEN311_READ = os.environ.get("RATELIMIT_OPEN311_READ", "120 per minute")
+    RATELIMIT_OPEN311_POST_KEY = os.environ.get("RATELIMIT_OPEN311_POST_KEY", "600 per hour")
+    RATELIMIT_OPEN311_POST_ADDRESS = os.environ.get(
+        "RATELIMIT_OPEN311_POST_ADDRESS", "120 per hour"
+    )
+
+    # --- Open311 API ----------------------------------------------------------------------
+    # Coordinates in public answers are rounded to this many decimals (3: about 100 m),
+    # so a request's point does not give away a home.
+    OPEN311_COORDINATE_DECIMALS = _int("OPEN311_COORDINATE_DECIMALS", 3)
+    OPEN311_CONTACT = os.environ.get("OPEN311_CONTACT", "12345 市民热线")
+    OPEN311_KEY_SERVICE = os.environ.get(
+        "OPEN311_KEY_SERVICE", "Ask the city's administrators for a key (/admin/api-keys)."
+    )
 
     # --- uploads ------------------------------------------------------------------------
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 models. No Flask request code lives here."""
 
-from caseapp.models.admin import ApiKey, AuditLog, Setting
+from caseapp.models.admin import ApiFiling, ApiKey, AuditLog, Setting
 from caseapp.models.case import (
     Attachment,
     Case,
@@ -34,6 +34,7 @@ from caseapp.models.notify import InboxMessage, OutboxMessage
 from caseapp.models.org import Department, User, UserRole
 
 __all__ = [
+    "ApiFiling",
     "ApiKey",
     "Attachment",
     "AuditLog",

@@ -31,6 +31,22 @@ class ApiKey(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
+class ApiFiling(db.Model):
+    """A case filed through the Open311 API: which key filed it, the token that finds
+    it again (``tokens/{token}``), and the media link the client sent, kept as a link."""
+
+    __tablename__ = "api_filings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    api_key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_keys.id"), index=True)
+    token: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    media_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    api_key: Mapped[ApiKey] = relationship()
+
+
 class AuditLog(db.Model):
     """Who changed what in the admin console, with the values before and after."""
 

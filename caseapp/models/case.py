@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -26,6 +26,9 @@ from caseapp.models.enums import (
 )
 from caseapp.models.org import Department, User
 from caseapp.models.types import UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from caseapp.models.admin import ApiFiling
 
 
 class Case(db.Model):
@@ -169,6 +172,8 @@ class Case(db.Model):
         cascade="all, delete-orphan",
         order_by="(CaseMilestone.due_on, CaseMilestone.position)",
     )
+    # Set for a case filed through the Open311 API.
+    api_filing: Mapped[ApiFiling | None] = relationship(viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -30,6 +30,7 @@ from caseapp.services.cases import now_or
 from caseapp.services.errors import NotFound
 from caseapp.services.lifecycle import pending_request
 from caseapp.services.validation import normalise_phone
+from caseapp.workflow.deadlines import DeadlineMath
 
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
@@ -65,10 +66,11 @@ class ExpectedDates:
     resolve_by: datetime | None
 
 
-def expected_dates(case: Case) -> ExpectedDates:
+def expected_dates(case: Case, math: DeadlineMath | None = None) -> ExpectedDates:
     """By when the case will be accepted and resolved under its policy: the running
     clocks' deadlines, or for a case not yet accepted, its resolve period counted from
-    the accept deadline (the latest it can start)."""
+    the accept deadline (the latest it can start). A caller dating many cases passes
+    one ``math`` for all."""
     accept = deadlines.running(case, Clock.ACCEPT)
     resolve = deadlines.running(case, Clock.RESOLVE)
     accept_by = accept[0].due_at if accept else case.accepted_at
@@ -77,7 +79,7 @@ def expected_dates(case: Case) -> ExpectedDates:
     elif case.resolved_at is not None:
         resolve_by = case.resolved_at
     elif accept_by is not None and case.status in OPEN_STATUSES:
-        math = deadlines.deadline_math()
+        math = math or deadlines.deadline_math()
         resolve_by = math.due_at(accept_by, deadlines.case_period(case, PolicyTerm.RESOLVE))
     else:
         resolve_by = None

@@ -1,0 +1,634 @@
+"""The Open311 GeoReport v2 API's use cases (DESIGN §9): the services and their
+definitions, the public list of requests, filing a request through the web form's own
+service, and tokens.
+
+What the API lists follows a public rule of its own: petitions and reports are never
+listed; a request's description, answer and media link only where the citizen consented
+to show the request; never a name, phone, email, exact address or key; coordinates
+rounded to about a hundred metres. Answers are plain values; the web layer writes them
+as JSON or XML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
+
+from caseapp.extensions import db
+from caseapp.models import ApiFiling, ApiKey, Case, Category, CategoryQuestion
+from caseapp.models.enums import (
+    CONFIDENTIAL_KINDS,
+    WORKED_STATUSES,
+    CaseKind,
+    CaseStatus,
+    NotifyBy,
+    QuestionType,
+)
+from caseapp.services import cases, catalog, citizen, deadlines, duplicates, lifecycle
+from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.lifecycle import Actor
+from caseapp.services.messages import N_, Message
+from caseapp.services.validation import clean_text, has_control_characters
+from caseapp.workflow.visibility import public_cases
+
+# The specification's limits: at most 1,000 requests in one answer, a window of at most
+# 90 days (the last 90 days when none is given).
+MAX_REQUESTS = 1000
+MAX_WINDOW = timedelta(days=90)
+TITLE_LENGTH = 40
+MEDIA_URL_MAX = 500
+STRING_ANSWER_MAX = 200
+TEXT_ANSWER_MAX = 1000
+TOKEN_MAX = 40
+ISO_8601 = N_("Give a date and time in ISO 8601 with its offset, e.g. 2026-11-27T09:00:00+08:00.")
+
+OPEN = "open"
+CLOSED = "closed"
+# Open while staff still work on it; closed once answered, refused or withdrawn.
+CLOSED_STATUSES = frozenset(CaseStatus) - WORKED_STATUSES
+
+# The names the API gives the filing's fields, for its error messages.
+API_FIELD_NAMES = {
+    "category": "service_code",
+    "citizen_name": "first_name",
+    "citizen_phone": "phone",
+    "citizen_email": "email",
+    "notify_by": "phone",
+    "address": "address_string",
+    "latitude": "lat",
+    "longitude": "long",
+    "anonymous": "first_name",
+    "title": "description",
+}
+
+
+def _lang(locale: str) -> str:
+    return "en" if locale.lower().startswith("en") else "zh_CN"
+
+
+# --- services and their definitions -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    """One entry of ``GET services``."""
+
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One extra question of a service, as the specification describes an attribute."""
+
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: tuple[AttributeValue, ...]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    service_code: str
+    attributes: tuple[Attribute, ...]
+
+
+def _asked(category: Category) -> list[CategoryQuestion]:
+    return [q for q in category.questions if q.retired_at is None]
+
+
+def list_services(locale: str = "zh_CN") -> list[Service]:
+    """Every category the public may file in, grouped as on the web form."""
+    lang = _lang(locale)
+    categories = db.session.scalars(
+        sa.select(Category)
+        .where(Category.retired_at.is_(None))
+        .options(selectinload(Category.questions))
+        .order_by(Category.group_zh, Category.sort_order, Category.id)
+    ).all()
+    return [
+        Service(
+            service_code=c.service_code,
+            service_name=c.name(lang),
+            description=(c.description_en if lang == "en" else c.description_zh) or c.name(lang),
+            metadata=bool(_asked(c)),
+            type="realtime",
+            keywords=",".join(c.keywords.split()),
+            group=c.group(lang),
+        )
+        for c in categories
+    ]
+
+
+DATATYPE_DESCRIPTIONS = {
+    QuestionType.NUMBER: N_("A number."),
+    QuestionType.DATETIME: N_("A date and time in ISO 8601 with its offset."),
+    QuestionType.STRING: N_("At most 200 characters."),
+    QuestionType.TEXT: N_("At most 1,000 characters."),
+}
+
+
+def service_definition(service_code: str, locale: str = "zh_CN") -> ServiceDefinition:
+    """The extra questions (attributes) a service asks; NotFound for an unknown code."""
+    category = catalog.active_category(service_code)
+    if category is None:
+        raise NotFound(f"no service {service_code}")
+    lang = _lang(locale)
+    attributes = tuple(
+        Attribute(
+            variable=True,
+            code=q.code,
+            datatype=q.datatype.value,
+            required=q.required,
+            datatype_description=DATATYPE_DESCRIPTIONS.get(q.datatype, ""),
+            order=position,
+            description=q.label_en if lang == "en" else q.label_zh,
+            values=tuple(
+                AttributeValue(c["key"], c["name_en"] if lang == "en" else c["name_zh"])
+                for c in q.choices
+            ),
+        )
+        for position, q in enumerate(_asked(category), start=1)
+    )
+    return ServiceDefinition(category.service_code, attributes)
+
+
+# --- the public list of requests ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicRequest:
+    """One service request as the public may see it (DESIGN §9)."""
+
+    service_request_id: str
+    status: str
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str | None
+    # Where the case stands in caseapp's own lifecycle; the answer's service_notice.
+    stage: CaseStatus
+    requested_datetime: datetime
+    updated_datetime: datetime
+    expected_datetime: datetime | None
+    address: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+    # The specification's fields this city does not keep.
+    address_id: None = None
+    zipcode: None = None
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """What ``GET requests`` asks for, checked."""
+
+    ids: tuple[str, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    statuses: frozenset[str] = frozenset()
+
+
+def _listed(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.strip() for p in (value or "").split(",") if p.strip()))
+
+
+def parse_datetime(value: str, name: str) -> datetime:
+    """An ISO 8601 date and time with its offset (``Z`` or ``+08:00``)."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationFailed(
+            f"{name} is not a date and time",
+            {name: ISO_8601},
+        )
+    return moment
+
+
+def request_query(params: Mapping[str, str], now: datetime) -> RequestQuery:
+    """Check the parameters of ``GET requests``. With ``service_request_id`` the others
+    are ignored, as the specification says; without dates, the last 90 days."""
+    ids = _listed(params.get("service_request_id"))
+    if ids:
+        if len(ids) > MAX_REQUESTS:
+            raise ValidationFailed(
+                "too many ids",
+                {"service_request_id": Message(N_("At most %(count)s ids."), count=MAX_REQUESTS)},
+            )
+        return RequestQuery(ids=ids)
+    statuses = frozenset(s.lower() for s in _listed(params.get("status")))
+    if statuses - {OPEN, CLOSED}:
+        raise ValidationFailed(
+            "unknown status", {"status": N_("The status is open, closed, or both.")}
+        )
+    start = parse_datetime(params["start_date"], "start_date") if params.get("start_date") else None
+    end = parse_datetime(params["end_date"], "end_date") if params.get("end_date") else None
+    if start is None and end is None:
+        end = now
+    if start is None:
+        assert end is not None
+        start = end - MAX_WINDOW
+    if end is None:
+        end = start + MAX_WINDOW
+    if end < start:
+        raise ValidationFailed(
+            "end before start", {"end_date": N_("The end date is before the start date.")}
+        )
+    if end - start > MAX_WINDOW:
+        raise ValidationFailed(
+            "window too wide", {"end_date": N_("Ask for at most 90 days at a time.")}
+        )
+    return RequestQuery(
+        service_codes=_listed(params.get("service_code")),
+        start=start,
+        end=end,
+        statuses=statuses,
+    )
+
+
+def find_requests(query: RequestQuery, locale: str = "zh_CN") -> list[PublicRequest]:
+    """The requests the query names, newest first, at most 1,000, under the public rule."""
+    select = public_cases()
+    if query.ids:
+        select = select.where(Case.number.in_(query.ids))
+    else:
+        assert query.start is not None and query.end is not None
+        select = select.where(Case.received_at >= query.start, Case.received_at <= query.end)
+        if query.service_codes:
+            select = select.where(
+                Case.category_id.in_(
+                    sa.select(Category.id).where(Category.service_code.in_(query.service_codes))
+                )
+            )
+        if query.statuses == {OPEN}:
+            select = select.where(Case.status.in_(sorted(WORKED_STATUSES)))
+        elif query.statuses == {CLOSED}:
+            select = select.where(Case.status.in_(sorted(CLOSED_STATUSES)))
+    select = (
+        select.options(
+            joinedload(Case.category),
+            joinedload(Case.lead_department),
+            joinedload(Case.api_filing),
+            selectinload(Case.clocks),
+        )
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(MAX_REQUESTS)
+    )
+    found = db.session.scalars(select).unique().all()
+    return _public(found, _lang(locale))
+
+
+def request_by_id(service_request_id: str, locale: str = "zh_CN") -> PublicRequest:
+    """One request under the public rule; NotFound for a petition, a report or none."""
+    found = find_requests(RequestQuery(ids=(service_request_id.strip(),)), locale)
+    if not found:
+        raise NotFound(f"no public request {service_request_id}")
+    return found[0]
+
+
+def _public(found: Sequence[Case], lang: str) -> list[PublicRequest]:
+    if not found:
+        return []
+    math_ = deadlines.deadline_math()
+    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    decimals = current_app.config["OPEN311_COORDINATE_DECIMALS"]
+    return [_public_request(case, lang, math_, zone, decimals) for case in found]
+
+
+def _rounded(value: float | None, decimals: int) -> float | None:
+    return None if value is None else round(value, decimals)
+
+
+def _public_request(
+    case: Case, lang: str, math_: deadlines.DeadlineMath, zone: ZoneInfo, decimals: int
+) -> PublicRequest:
+    assert case.kind not in CONFIDENTIAL_KINDS
+    shown = case.consent_public
+    department = case.lead_department
+    expected = citizen.expected_dates(case, math_).resolve_by
+    filing = case.api_filing
+    return PublicRequest(
+        service_request_id=case.number,
+        status=CLOSED if case.status in CLOSED_STATUSES else OPEN,
+        status_notes=(case.public_answer or None) if shown else None,
+        service_name=case.category.name(lang),
+        service_code=case.category.service_code,
+        description=case.description if shown else case.category.name(lang),
+        agency_responsible=department.name(lang) if department else None,
+        stage=case.status,
+        requested_datetime=case.received_at.astimezone(zone),
+        updated_datetime=case.updated_at.astimezone(zone),
+        expected_datetime=expected.astimezone(zone) if expected else None,
+        address=case.public_location or None,
+        lat=_rounded(case.latitude, decimals),
+        long=_rounded(case.longitude, decimals),
+        media_url=(filing.media_url or None) if shown and filing else None,
+    )
+
+
+# --- filing a request ---------------------------------------------------------------------
+
+
+@dataclass
+class ApiRequest:
+    """The parameters of ``POST requests`` (unknown ones are not kept)."""
+
+    service_code: str = ""
+    description: str = ""
+    lat: str = ""
+    long: str = ""
+    address_string: str = ""
+    address_id: str = ""
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    media_url: str = ""
+    # caseapp's own: whether the citizen agreed to show the request's text publicly.
+    consent_public: str = ""
+    locale: str = "zh_CN"
+    # attribute[code] → the values given (several for a multivaluelist).
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+    FIELDS = (
+        "service_code",
+        "description",
+        "lat",
+        "long",
+        "address_string",
+        "address_id",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "media_url",
+        "consent_public",
+        "locale",
+    )
+    ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,40})\](\[\])?$")
+
+    @classmethod
+    def from_params(cls, params: Iterable[tuple[str, str]]) -> ApiRequest:
+        """From the body's (and query string's) pairs; later values of a field win."""
+        filing = cls()
+        for name, value in params:
+            if not isinstance(name, str) or not isinstance(value, str):
+                continue  # a part with no usable name, or a file where text belongs
+            if name in cls.FIELDS:
+                setattr(filing, name, value)
+                continue
+            match = cls.ATTRIBUTE.match(name)
+            if match:
+                filing.attributes.setdefault(match.group(1), []).append(value)
+        return filing
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What ``POST requests`` answers."""
+
+    service_request_id: str
+    token: str
+    service_notice: str | Message
+    account_id: None = None
+
+
+def _yes(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _coordinate(value: str, name: str, errors: dict[str, Any]) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        errors[name] = N_("Not a number.")
+        return None
+    return number
+
+
+def _media_url(value: str, errors: dict[str, Any]) -> str:
+    url = value.strip()
+    if url and (
+        len(url) > MEDIA_URL_MAX
+        or not re.match(r"^https?://[^\s/]+\S*$", url)
+        or has_control_characters(url)
+    ):
+        errors["media_url"] = N_("Give an http or https address of at most 500 characters.")
+        return ""
+    return url
+
+
+def check_answers(category: Category, given: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The answers to ``category``'s questions, checked against them the way the web
+    form checks its own fields; answers to questions it does not ask are not kept."""
+    errors: dict[str, Any] = {}
+    answers: dict[str, Any] = {}
+    for question in _asked(category):
+        name = f"attribute[{question.code}]"
+        values = [v.strip() for v in given.get(question.code, []) if v.strip()]
+        if not values:
+            if question.required:
+                errors[name] = N_("This field is required.")
+            continue
+        keys = {c["key"] for c in question.choices}
+        kind = question.datatype
+        if kind is QuestionType.MULTIVALUELIST:
+            chosen = list(dict.fromkeys(values))
+            if not set(chosen) <= keys:
+                errors[name] = N_("Not one of the values the service lists.")
+            answers[question.code] = chosen
+            continue
+        if len(values) > 1:
+            errors[name] = N_("Give one value.")
+            continue
+        value = values[0]
+        if kind is QuestionType.SINGLEVALUELIST and value not in keys:
+            errors[name] = N_("Not one of the values the service lists.")
+        elif kind is QuestionType.NUMBER and not _is_number(value):
+            errors[name] = N_("Not a number.")
+        elif kind is QuestionType.DATETIME and not _is_datetime(value):
+            errors[name] = ISO_8601
+        else:
+            limit = TEXT_ANSWER_MAX if kind is QuestionType.TEXT else STRING_ANSWER_MAX
+            text = clean_text(value)
+            if len(text) > limit or has_control_characters(text):
+                errors[name] = N_("Too long, or contains characters that are not allowed.")
+            value = text
+        answers[question.code] = value
+    if errors:
+        raise ValidationFailed("the request was not filed", errors)
+    return answers
+
+
+def _is_number(value: str) -> bool:
+    try:
+        return Decimal(value).is_finite()
+    except InvalidOperation:
+        return False
+
+
+def _is_datetime(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _title(description: str) -> str:
+    """A title for staff lists: the description's first line, shortened."""
+    first = clean_text(description).split("\n", 1)[0].strip()
+    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
+
+
+def _api_errors(error: ValidationFailed) -> ValidationFailed:
+    """The filing's reasons under the names the API gives its fields."""
+    renamed: dict[str, Any] = {}
+    for name, reason in error.field_errors.items():
+        renamed.setdefault(API_FIELD_NAMES.get(name, name), reason)
+    return ValidationFailed(error.message, renamed)
+
+
+def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -> Filed:
+    """File a request for a citizen through the web form's own service (validation,
+    deadlines, receipt notice), remembering the key, a token and the media link. The
+    key holder has the citizen's agreement to the privacy notice, as its terms require.
+    An open request it may repeat is named in the notice for the client, and staff see
+    it on the case to merge."""
+    now = cases.now_or(now)
+    errors: dict[str, Any] = {}
+    category = catalog.active_category(filing.service_code.strip())
+    if category is None:
+        errors["service_code"] = N_("No such service.")
+    latitude = _coordinate(filing.lat, "lat", errors)
+    longitude = _coordinate(filing.long, "long", errors)
+    if (latitude is None or longitude is None) and not (
+        filing.address_string.strip() or filing.address_id.strip()
+    ):
+        errors.setdefault("lat", N_("Give lat and long, or an address_string."))
+    media_url = _media_url(filing.media_url, errors)
+    answers: dict[str, Any] = {}
+    if category is not None:
+        try:
+            answers = check_answers(category, filing.attributes)
+        except ValidationFailed as error:
+            errors.update(error.field_errors)
+    if errors:
+        raise ValidationFailed("the request was not filed", errors)
+    assert category is not None
+    family, given = filing.last_name.strip(), filing.first_name.strip()
+    wide = family.isascii() and given.isascii()
+    name = f"{given} {family}".strip() if wide else family + given
+    phone, email = filing.phone.strip(), filing.email.strip()
+    new = cases.NewCase(
+        kind=CaseKind.HELP,
+        category_code=category.service_code,
+        title=_title(filing.description),
+        description=filing.description,
+        address=filing.address_string or filing.address_id,
+        latitude=latitude,
+        longitude=longitude,
+        citizen_name=name,
+        citizen_phone=phone,
+        citizen_email=email,
+        notify_by=NotifyBy.SMS if phone else NotifyBy.EMAIL if email else NotifyBy.NONE,
+        consent_privacy=True,
+        consent_public=_yes(filing.consent_public),
+        anonymous=not (name or phone) and category.anonymous_allowed,
+        answers=answers,
+        language=_lang(filing.locale),
+    )
+    matches = duplicates.possible_duplicates(
+        category.id,
+        new.title,
+        new.description,
+        public_location=new.address,
+        latitude=latitude,
+        longitude=longitude,
+    )
+    token = secrets.token_urlsafe(18)
+    try:
+        case, _key = cases.file_case(new, Actor.api(), now)
+        db.session.add(
+            ApiFiling(
+                case_id=case.id, api_key_id=key.id, token=token, media_url=media_url, created_at=now
+            )
+        )
+        lifecycle.commit()
+    except ValidationFailed as error:
+        db.session.rollback()
+        raise _api_errors(error) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return Filed(case.number, token, _filing_notice(case, [m.case.number for m in matches]))
+
+
+def _filing_notice(case: Case, repeats: list[str]) -> Message:
+    accept_by = case.next_deadline_at
+    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    when = accept_by.astimezone(zone).isoformat(timespec="minutes") if accept_by else ""
+    if repeats:
+        return Message(
+            N_(
+                "Received as %(number)s; it will be accepted or refused by %(when)s. "
+                "It may repeat the open request %(repeats)s; if so, staff will merge them."
+            ),
+            number=case.number,
+            when=when,
+            repeats=", ".join(repeats),
+        )
+    return Message(
+        N_("Received as %(number)s; it will be accepted or refused by %(when)s."),
+        number=case.number,
+        when=when,
+    )
+
+
+def request_for_token(token: str) -> tuple[str, str]:
+    """The request a token stands for, as (service_request_id, token); NotFound else."""
+    token = token.strip()
+    found = None
+    if 0 < len(token) <= TOKEN_MAX:
+        found = db.session.execute(
+            sa.select(Case.number, ApiFiling.token)
+            .join(ApiFiling, ApiFiling.case_id == Case.id)
+            .where(ApiFiling.token == token, Case.kind.not_in(sorted(CONFIDENTIAL_KINDS)))
+        ).first()
+    if found is None:
+        raise NotFound("no such token")
+    return found[0], found[1]
