@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +50,6 @@ TITLE_LENGTH = 40
 MEDIA_URL_MAX = 500
 STRING_ANSWER_MAX = 200
 TEXT_ANSWER_MAX = 1000
-TOKEN_MAX = 40
 ISO_8601 = N_("Give a date and time in ISO 8601 with its offset, e.g. 2026-11-27T09:00:00+08:00.")
 
 OPEN = "open"
@@ -156,9 +155,9 @@ DATATYPE_DESCRIPTIONS = {
 
 def service_definition(service_code: str, locale: str = "zh_CN") -> ServiceDefinition:
     """The extra questions (attributes) a service asks; NotFound for an unknown code."""
-    category = catalog.active_category(service_code)
+    category = catalog.active_category(service_code) if usable_identifier(service_code) else None
     if category is None:
-        raise NotFound(f"no service {service_code}")
+        raise NotFound(f"no service {service_code!r}")
     lang = _lang(locale)
     attributes = tuple(
         Attribute(
@@ -218,20 +217,35 @@ class RequestQuery:
     statuses: frozenset[str] = frozenset()
 
 
+# Ids, codes and tokens are short printable words; anything else names nothing (and
+# never reaches the database, which refuses some characters outright).
+IDENTIFIER_MAX = 64
+# Dates the city's records can hold; outside them a window's arithmetic would overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def usable_identifier(value: str) -> bool:
+    """Whether ``value`` could be an id, a service code or a token at all."""
+    return 0 < len(value) <= IDENTIFIER_MAX and value.isprintable()
+
+
 def _listed(value: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for p in (value or "").split(",") if p.strip()))
+    parts = (p.strip() for p in (value or "").split(","))
+    return tuple(dict.fromkeys(p for p in parts if p))
 
 
 def parse_datetime(value: str, name: str) -> datetime:
-    """An ISO 8601 date and time with its offset (``Z`` or ``+08:00``)."""
+    """An ISO 8601 date and time with its offset (``Z`` or ``+08:00``), 1970 to 9000."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
+        raise ValidationFailed(f"{name} is not a date and time", {name: ISO_8601})
+    if not EARLIEST <= moment < LATEST:
         raise ValidationFailed(
-            f"{name} is not a date and time",
-            {name: ISO_8601},
+            f"{name} is out of range", {name: N_("Give a date between 1970 and 9000.")}
         )
     return moment
 
@@ -281,15 +295,14 @@ def find_requests(query: RequestQuery, locale: str = "zh_CN") -> list[PublicRequ
     """The requests the query names, newest first, at most 1,000, under the public rule."""
     select = public_cases()
     if query.ids:
-        select = select.where(Case.number.in_(query.ids))
+        select = select.where(Case.number.in_([i for i in query.ids if usable_identifier(i)]))
     else:
         assert query.start is not None and query.end is not None
         select = select.where(Case.received_at >= query.start, Case.received_at <= query.end)
         if query.service_codes:
+            codes = [c for c in query.service_codes if usable_identifier(c)]
             select = select.where(
-                Case.category_id.in_(
-                    sa.select(Category.id).where(Category.service_code.in_(query.service_codes))
-                )
+                Case.category_id.in_(sa.select(Category.id).where(Category.service_code.in_(codes)))
             )
         if query.statuses == {OPEN}:
             select = select.where(Case.status.in_(sorted(WORKED_STATUSES)))
@@ -509,7 +522,7 @@ def _is_datetime(value: str) -> bool:
         return False
 
 
-def _title(description: str) -> str:
+def filing_title(description: str) -> str:
     """A title for staff lists: the description's first line, shortened."""
     first = clean_text(description).split("\n", 1)[0].strip()
     return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
@@ -531,7 +544,8 @@ def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -
     it on the case to merge."""
     now = cases.now_or(now)
     errors: dict[str, Any] = {}
-    category = catalog.active_category(filing.service_code.strip())
+    code = filing.service_code.strip()
+    category = catalog.active_category(code) if usable_identifier(code) else None
     if category is None:
         errors["service_code"] = N_("No such service.")
     latitude = _coordinate(filing.lat, "lat", errors)
@@ -557,7 +571,7 @@ def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -
     new = cases.NewCase(
         kind=CaseKind.HELP,
         category_code=category.service_code,
-        title=_title(filing.description),
+        title=filing_title(filing.description),
         description=filing.description,
         address=filing.address_string or filing.address_id,
         latitude=latitude,
@@ -623,7 +637,7 @@ def request_for_token(token: str) -> tuple[str, str]:
     """The request a token stands for, as (service_request_id, token); NotFound else."""
     token = token.strip()
     found = None
-    if 0 < len(token) <= TOKEN_MAX:
+    if usable_identifier(token):
         found = db.session.execute(
             sa.select(Case.number, ApiFiling.token)
             .join(ApiFiling, ApiFiling.case_id == Case.id)
