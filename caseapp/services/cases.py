@@ -115,10 +115,11 @@ class NewCase:
     district_department_id: int | None = None
 
 
-def _validate(
+def check_filing(
     new: NewCase, category: Category | None, staff: bool, now: datetime
 ) -> dict[str, Any]:
-    """Every reason the filing is refused, by field; and the cleaned values."""
+    """Every reason the filing is refused, by field (one ``ValidationFailed``); else the
+    cleaned values."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     if category is None or category.retired_at is not None:
@@ -263,7 +264,7 @@ def file_case(new: NewCase, actor: Actor, now: datetime | None = None) -> tuple[
     category = db.session.scalar(
         sa.select(Category).where(Category.service_code == new.category_code)
     )
-    clean = _validate(new, category, staff, now)
+    clean = check_filing(new, category, staff, now)
     assert category is not None
     key, key_hash = new_access_key()
     number, seq = next_case_number(local_year(clean["received_at"]))

@@ -561,16 +561,13 @@ def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -
             answers = check_answers(category, filing.attributes)
         except ValidationFailed as error:
             errors.update(error.field_errors)
-    if errors:
-        raise ValidationFailed("the request was not filed", errors)
-    assert category is not None
     family, given = filing.last_name.strip(), filing.first_name.strip()
     wide = family.isascii() and given.isascii()
     name = f"{given} {family}".strip() if wide else family + given
     phone, email = filing.phone.strip(), filing.email.strip()
     new = cases.NewCase(
         kind=CaseKind.HELP,
-        category_code=category.service_code,
+        category_code=code,
         title=filing_title(filing.description),
         description=filing.description,
         address=filing.address_string or filing.address_id,
@@ -582,10 +579,19 @@ def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -
         notify_by=NotifyBy.SMS if phone else NotifyBy.EMAIL if email else NotifyBy.NONE,
         consent_privacy=True,
         consent_public=_yes(filing.consent_public),
-        anonymous=not (name or phone) and category.anonymous_allowed,
+        anonymous=not (name or phone) and category is not None and category.anonymous_allowed,
         answers=answers,
         language=_lang(filing.locale),
     )
+    try:
+        # The web form's own checks, so that one answer names every reason at once.
+        cases.check_filing(new, category, staff=False, now=now)
+    except ValidationFailed as error:
+        for field_name, reason in _api_errors(error).field_errors.items():
+            errors.setdefault(field_name, reason)
+    if errors:
+        raise ValidationFailed("the request was not filed", errors)
+    assert category is not None
     matches = duplicates.possible_duplicates(
         category.id,
         new.title,
