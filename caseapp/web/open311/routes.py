@@ -60,7 +60,7 @@ def _key_bucket() -> str:
     return "open311-key:" + hashlib.sha256(given.encode()).hexdigest()[:32]
 
 
-read_limit = limiter.limit(_read_limit, methods=["GET"])
+read_limit = limiter.limit(_read_limit, methods=["GET", "HEAD"])
 post_limits = (
     limiter.limit(_post_key_limit, key_func=_key_bucket, methods=["POST"]),
     limiter.limit(_post_address_limit, methods=["POST"]),
