@@ -15,7 +15,7 @@ import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -394,31 +394,17 @@ class ApiRequest:
     # attribute[code] → the values given (several for a multivaluelist).
     attributes: dict[str, list[str]] = field(default_factory=dict)
 
-    FIELDS = (
-        "service_code",
-        "description",
-        "lat",
-        "long",
-        "address_string",
-        "address_id",
-        "email",
-        "first_name",
-        "last_name",
-        "phone",
-        "media_url",
-        "consent_public",
-        "locale",
-    )
     ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,40})\](\[\])?$")
 
     @classmethod
     def from_params(cls, params: Iterable[tuple[str, str]]) -> ApiRequest:
-        """From the body's (and query string's) pairs; later values of a field win."""
+        """From the body's pairs; a later value of a field wins."""
         filing = cls()
+        known = {f.name for f in fields(cls)} - {"attributes"}
         for name, value in params:
             if not isinstance(name, str) or not isinstance(value, str):
                 continue  # a part with no usable name, or a file where text belongs
-            if name in cls.FIELDS:
+            if name in known:
                 setattr(filing, name, value)
                 continue
             match = cls.ATTRIBUTE.match(name)
