@@ -229,3 +229,32 @@ def test_the_handler_attaches_photos_to_the_public_answer(
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.number == number))
         assert [a.filename for a in citizen.citizen_attachments(case)] == ["修复后.jpg"]
+
+
+def test_a_case_filed_through_the_api_names_its_key_link_and_client(
+    app: Flask, intake_client: FlaskClient
+) -> None:
+    """Staff see which key filed a case, the photo link it sent, and who acted: the API
+    client, not "system"."""
+    from caseapp.services import api_keys, open311
+
+    with app.app_context():
+        key, _raw = api_keys.create_key("区便民服务App", None)
+        filed = open311.file_request(
+            open311.ApiRequest(
+                service_code="road-damage",
+                description="解放路井盖缺失，夜间行人容易踩空。",
+                address_string="解放路18号",
+                first_name="秀英",
+                last_name="张",
+                phone="13812345678",
+                media_url="https://photos.example.org/manhole.jpg",
+            ),
+            key,
+        )
+    page = page_of(intake_client, filed.service_request_id)
+    assert "区便民服务App" in page
+    assert (
+        'href="https://photos.example.org/manhole.jpg" rel="noopener noreferrer nofollow"' in page
+    )
+    assert "接口程序" in page and "· 系统" not in page
