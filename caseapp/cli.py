@@ -15,6 +15,7 @@ outbox_cli = AppGroup("outbox", help="Notices waiting to be sent.")
 sla_cli = AppGroup("sla", help="Deadlines and escalation.")
 demo_cli = AppGroup("demo", help="Demo data for the local run.")
 api_keys_cli = AppGroup("api-keys", help="Keys for the Open311 API.")
+bench_cli = AppGroup("bench", help="Benchmarks at scale.")
 
 
 @users_cli.command("create")
@@ -127,10 +128,71 @@ def worker_command(interval: int | None, rounds: int) -> None:
     )
 
 
+@bench_cli.command("seed")
+@click.option(
+    "--cases", "count", type=click.IntRange(min=1), required=True, help="How many to add."
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Cases per transaction.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed, the same cases."
+)
+@click.option("--yes", is_flag=True, help="Do not ask: the database is a scratch one.")
+def bench_seed_command(count: int, batch: int, seed: int, yes: bool) -> None:
+    """Add synthetic cases in bulk (the demo base first, if there is none)."""
+    import time
+
+    from caseapp.bench import seed_cases
+    from caseapp.extensions import db
+
+    if not yes:
+        where = db.engine.url.render_as_string(hide_password=True)
+        click.confirm(f"add {count:,} synthetic cases to {where}?", abort=True)
+
+    def progress(message: str) -> None:
+        click.echo(f"  {message}")
+
+    click.echo(f"seeding {count:,} cases in batches of {batch:,} (seed {seed}) …")
+    started = time.perf_counter()
+    added = seed_cases(count, progress, batch=batch, seed=seed)
+    seconds = time.perf_counter() - started
+    click.echo(f"added {added:,} cases in {seconds:.1f} s ({added / seconds:,.0f} cases/s)")
+
+
+@bench_cli.command("run")
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Timings per query; the best and the median are shown.",
+)
+def bench_run_command(repeats: int) -> None:
+    """Time the queue, counts, board, statistics, scorecards and Open311 queries."""
+    from caseapp.bench import count_cases, run_benchmarks
+
+    click.echo(f"cases in the database: {count_cases():,}")
+    try:
+        figures = run_benchmarks(repeats)
+    except LookupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from exc
+    width = max(len(f.name) for f in figures)
+    click.echo(f"{'benchmark':<{width}}  {'best ms':>9}  {'median ms':>9}  {'rows':>7}")
+    for f in figures:
+        click.echo(f"{f.name:<{width}}  {f.best_ms:>9.1f}  {f.median_ms:>9.1f}  {f.rows:>7,}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(api_keys_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(sla_cli)
+    app.cli.add_command(bench_cli)
     app.cli.add_command(worker_command)

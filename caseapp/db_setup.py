@@ -53,3 +53,16 @@ def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
         # Take the write lock at the start, so two writers queue on the busy timeout
         # instead of one failing with "database is locked" when it upgrades its lock.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def refresh_planner_statistics() -> None:
+    """Let SQLite's query planner learn how the tables have grown: without statistics
+    it may pick an index that makes the supervisor's queue sort every open case
+    (100 ms instead of 5 at 100,000 cases). ANALYZE reads the indexes: 0.2 s at 100,000
+    cases; a sample (``analysis_limit``) misjudged them. PostgreSQL's autovacuum gathers
+    its own."""
+    from caseapp.extensions import db
+
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")

@@ -8,9 +8,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from caseapp.db_setup import refresh_planner_statistics
 from caseapp.extensions import db
 from caseapp.notify.delivery import deliver_due
 from caseapp.services.sweep import run_sweep
+
+# Rounds between refreshes of the planner's statistics (at 10 s a round: an hour).
+STATISTICS_EVERY = 360
 
 
 def run_worker(
@@ -35,6 +39,8 @@ def run_worker(
         report = deliver_due(config)
         db.session.remove()
         done += 1
+        if done % STATISTICS_EVERY == 1:
+            refresh_planner_statistics()
         if report.claimed or swept.notices or swept.resumed or swept.closed_unrated:
             echo(
                 f"round {done}: sweep: {swept}; sent {report.sent}, to retry {report.retried}, dead {report.dead}"

@@ -18,18 +18,31 @@ def next_case_number(year: int) -> tuple[str, int]:
     immediate transaction on SQLite) makes concurrent filers queue, and a rolled-back
     filing gives its number back, so numbers have no gaps.
     """
+    value = reserve_case_numbers(year, 1)
+    return format_case_number(year, value), value
+
+
+def format_case_number(year: int, value: int) -> str:
+    """``YC2026-000123`` for the city's prefix, ``year`` and sequence ``value``."""
     prefix = current_app.config["CASE_NUMBER_PREFIX"]
     digits = current_app.config["CASE_NUMBER_DIGITS"]
+    return f"{prefix}{year}-{value:0{digits}d}"
+
+
+def reserve_case_numbers(year: int, count: int) -> int:
+    """Advance ``year``'s counter by ``count`` in the caller's transaction and return the
+    first sequence value reserved (bulk loads reserve a whole range at once)."""
+    prefix = current_app.config["CASE_NUMBER_PREFIX"]
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(
         insert(CaseNumberSequence)
         .values(prefix=prefix, year=year, last_value=0)
         .on_conflict_do_nothing(index_elements=["prefix", "year"])
     )
-    value = db.session.execute(
+    last = db.session.execute(
         sa.update(CaseNumberSequence)
         .where(CaseNumberSequence.prefix == prefix, CaseNumberSequence.year == year)
-        .values(last_value=CaseNumberSequence.last_value + 1)
+        .values(last_value=CaseNumberSequence.last_value + count)
         .returning(CaseNumberSequence.last_value)
     ).scalar_one()
-    return f"{prefix}{year}-{value:0{digits}d}", value
+    return int(last) - count + 1

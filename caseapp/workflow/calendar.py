@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -31,7 +32,7 @@ class WorkingCalendar:
         if not self.has_data_for(day.year):
             self.fallback_years.add(day.year)
             return day.weekday() < 5
-        return bool(chinese_calendar.is_workday(day))
+        return _statutory_working_day(day)
 
     @staticmethod
     def has_data_for(year: int) -> bool:
@@ -62,6 +63,14 @@ class WorkingCalendar:
             count += self.is_working_day(day)
             day += timedelta(days=1)
         return count
+
+
+# The package's look-up scans its whole holiday table on every call (about 25 µs); a
+# deadline counted over a late case asks it about thousands of days. Its answers never
+# change while the app runs, so each day is asked once.
+@lru_cache(maxsize=1 << 16)
+def _statutory_working_day(day: date) -> bool:
+    return bool(chinese_calendar.is_workday(day))
 
 
 _YEARS: set[int] = set()
