@@ -103,6 +103,10 @@ class Config:
         "RATELIMIT_OPEN311_POST_ADDRESS", "120 per hour"
     )
 
+    # --- public statistics --------------------------------------------------------------
+    # How long each process keeps the public page's year of department scorecards.
+    PUBLIC_SCORECARDS_MAX_AGE_SECONDS = _int("PUBLIC_SCORECARDS_MAX_AGE_SECONDS", 900)
+
     # --- Open311 API ----------------------------------------------------------------------
     # Coordinates in public answers are rounded to this many decimals (3: about 100 m),
     # so a request's point does not give away a home.
@@ -159,3 +163,5 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     UPLOAD_DIR = str(INSTANCE_DIR / "test-uploads")
     WTF_CSRF_ENABLED = True
+    # Every test sees the figures of its own cases (the keeping has its own test).
+    PUBLIC_SCORECARDS_MAX_AGE_SECONDS = 0

@@ -7,6 +7,8 @@ is loaded.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -168,3 +170,73 @@ def department_scorecards(
     return scorecards.ScorecardReport(
         found.period, found.weights, found.total, shown, found.outcomes
     )
+
+
+@dataclass(frozen=True)
+class PublicScorecardRow:
+    """One department's rates as the public page shows them (percent to one place)."""
+
+    name_zh: str
+    name_en: str
+    response: float | None
+    resolution: float | None
+    satisfaction: float | None
+    composite: float | None
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_zh
+
+
+@dataclass(frozen=True)
+class PublicScorecards:
+    """The public page's department rates over ``first`` … ``last``: plain values, no
+    database rows, so they can be kept between requests."""
+
+    first: date
+    last: date
+    departments: tuple[PublicScorecardRow, ...]
+
+
+def public_scorecards(math: DeadlineMath, now: datetime | None = None) -> PublicScorecards:
+    """``department_scorecards`` reduced to what the public page shows."""
+    found = department_scorecards(math, now)
+    return PublicScorecards(
+        first=found.period.first,
+        last=found.period.last,
+        departments=tuple(
+            PublicScorecardRow(
+                name_zh=card.department.name_zh if card.department else "",
+                name_en=card.department.name_en if card.department else "",
+                response=card.response.percent,
+                resolution=card.resolution.percent,
+                satisfaction=card.satisfaction.percent,
+                composite=card.composite,
+            )
+            for card in found.departments
+        ),
+    )
+
+
+# A year of scorecards takes seconds on a large city's cases (5 s at 100,000), too much
+# to compute for every anonymous visit: each process keeps the last answer a while.
+_kept: dict[tuple[str, date], tuple[float, PublicScorecards]] = {}
+
+
+def kept_public_scorecards(
+    math: DeadlineMath,
+    max_age_seconds: float,
+    now: datetime | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> PublicScorecards:
+    """``public_scorecards``, computed again only when the kept answer is older than
+    ``max_age_seconds`` or from another day (0: every time)."""
+    now = now or utcnow()
+    key = (db.engine.url.render_as_string(hide_password=True), math.local_date(now))
+    kept = _kept.get(key)
+    if max_age_seconds > 0 and kept is not None and clock() - kept[0] <= max_age_seconds:
+        return kept[1]
+    fresh = public_scorecards(math, now)
+    if max_age_seconds > 0:
+        _kept.clear()  # one day and database at a time
+        _kept[key] = (clock(), fresh)
+    return fresh

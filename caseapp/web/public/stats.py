@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_skeleton
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import format_number, format_percent, get_locale
 from flask_babel import gettext as _
 
@@ -54,7 +54,9 @@ def stats() -> str:
     return render_template(
         "public/stats.html",
         figures=figures,
-        scorecards=public_stats.department_scorecards(deadlines.deadline_math()),
+        scorecards=public_stats.kept_public_scorecards(
+            deadlines.deadline_math(), current_app.config["PUBLIC_SCORECARDS_MAX_AGE_SECONDS"]
+        ),
         charts=charts,
         chart_categories=CHART_CATEGORIES,
         month_name=lambda day: format_skeleton("yMMM", day, locale=locale),
