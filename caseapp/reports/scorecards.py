@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -252,24 +252,52 @@ def _responses(
     return found
 
 
+# What the outcomes read of an event. Rows of these columns, not whole events: a
+# month's scorecards read tens of thousands of events, and building each as an object
+# with its texts cost more than the queries themselves.
+EVENT_FACTS = (
+    CaseEvent.id,
+    CaseEvent.case_id,
+    CaseEvent.at,
+    CaseEvent.action,
+    CaseEvent.data,
+    CaseEvent.department_id,
+)
+
+
+class EventFacts(Protocol):
+    """An event as the outcomes read it (a row of ``EVENT_FACTS`` or a ``CaseEvent``)."""
+
+    id: int
+    case_id: int
+    at: datetime
+    action: EventAction
+    data: dict[str, Any]
+    department_id: int | None
+
+
 def _events_in(
-    action: EventAction, start: datetime, end: datetime, where: sa.ColumnElement[bool]
-) -> sa.Select[tuple[CaseEvent]]:
+    actions: Sequence[EventAction], start: datetime, end: datetime, where: sa.ColumnElement[bool]
+) -> sa.Select[Any]:
     return (
-        sa.select(CaseEvent)
+        sa.select(*EVENT_FACTS)
         .join(Case, Case.id == CaseEvent.case_id)
-        .where(CaseEvent.action == action, CaseEvent.at >= start, CaseEvent.at < end, where)
+        .where(CaseEvent.action.in_(actions), CaseEvent.at >= start, CaseEvent.at < end, where)
     )
 
 
+def _facts(query: sa.Select[Any]) -> list[EventFacts]:
+    return list(db.session.execute(query))  # type: ignore[arg-type]
+
+
 def _later_events(
-    of: sa.Select[tuple[CaseEvent]], actions: Sequence[EventAction]
-) -> dict[int, list[CaseEvent]]:
+    of: sa.Select[Any], actions: Sequence[EventAction]
+) -> dict[int, list[EventFacts]]:
     """Every event of ``actions`` on the cases ``of`` found, by case, in order."""
     case_ids = of.with_only_columns(CaseEvent.case_id).scalar_subquery()
-    by_case: dict[int, list[CaseEvent]] = defaultdict(list)
-    for event in db.session.scalars(
-        sa.select(CaseEvent)
+    by_case: dict[int, list[EventFacts]] = defaultdict(list)
+    for event in _facts(
+        sa.select(*EVENT_FACTS)
         .where(CaseEvent.case_id.in_(case_ids), CaseEvent.action.in_(actions))
         .order_by(CaseEvent.id)
     ):
@@ -277,7 +305,7 @@ def _later_events(
     return by_case
 
 
-def is_redo(event: CaseEvent) -> bool:
+def is_redo(event: EventFacts) -> bool:
     """Whether the event gave the case a fresh resolve period (DESIGN §3)."""
     if event.action is A.REOPEN:
         return True
@@ -289,10 +317,10 @@ def is_redo(event: CaseEvent) -> bool:
 
 
 def _ratings(start: datetime, end: datetime, where: sa.ColumnElement[bool]) -> list[Rating]:
-    rated = _events_in(A.RATE, start, end, where)
+    rated = _events_in((A.RATE,), start, end, where)
     later = _later_events(rated, (A.RATE, A.REOPEN, A.EXCLUDE_RATING))
     found: list[Rating] = []
-    for event in db.session.scalars(rated):
+    for event in _facts(rated):
         after = [e for e in later[event.case_id] if e.id > event.id]
         if any(e.action in (A.RATE, A.REOPEN) for e in after):
             continue  # rated again later, or the close was annulled
@@ -312,11 +340,11 @@ def _ratings(start: datetime, end: datetime, where: sa.ColumnElement[bool]) -> l
 def _answers(
     start: datetime, end: datetime, math: DeadlineMath, where: sa.ColumnElement[bool]
 ) -> list[Answer]:
-    answered = _events_in(A.RESOLVE, start, end, where)
+    answered = _events_in((A.RESOLVE,), start, end, where)
     later = _later_events(answered, (A.RESOLVE, A.REOPEN, A.RATE, A.DECIDE_REDO))
     events = [
         event
-        for event in db.session.scalars(answered)
+        for event in _facts(answered)
         if not any(
             e.id > event.id and (e.action is A.RESOLVE or is_redo(e)) for e in later[event.case_id]
         )
@@ -329,15 +357,17 @@ def _answers(
         .tuples()
         .all()
     )
-    runs: dict[int, list[CaseClock]] = defaultdict(list)
-    for run in db.session.scalars(
-        sa.select(CaseClock).where(CaseClock.case_id.in_(ids), CaseClock.clock == Clock.RESOLVE)
+    runs: dict[int, list[tuple[datetime | None, datetime]]] = defaultdict(list)
+    for case_id, stopped_at, due_at in db.session.execute(
+        sa.select(CaseClock.case_id, CaseClock.stopped_at, CaseClock.due_at).where(
+            CaseClock.case_id.in_(ids), CaseClock.clock == Clock.RESOLVE
+        )
     ):
-        runs[run.case_id].append(run)
+        runs[case_id].append((stopped_at, due_at))
     found: list[Answer] = []
     for event in events:
         # The answer stops the resolve clock at the very moment of its event.
-        met = next((r for r in runs[event.case_id] if r.stopped_at == event.at), None)
+        met = next((due for stopped, due in runs[event.case_id] if stopped == event.at), None)
         since = accepted.get(event.case_id) or event.at
         days = math.calendar.working_days_in(
             math.local_date(since) + timedelta(days=1), math.local_date(event.at)
@@ -347,8 +377,8 @@ def _answers(
                 event.case_id,
                 event.department_id,
                 event.at,
-                met.due_at if met else None,
-                on_time=met is not None and event.at <= met.due_at,
+                met,
+                on_time=met is not None and event.at <= met,
                 working_days=days,
             )
         )
@@ -356,16 +386,7 @@ def _answers(
 
 
 def _redos(start: datetime, end: datetime, where: sa.ColumnElement[bool]) -> list[Redo]:
-    events = db.session.scalars(
-        sa.select(CaseEvent)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(
-            CaseEvent.action.in_((A.RATE, A.REOPEN, A.DECIDE_REDO)),
-            CaseEvent.at >= start,
-            CaseEvent.at < end,
-            where,
-        )
-    )
+    events = _facts(_events_in((A.RATE, A.REOPEN, A.DECIDE_REDO), start, end, where))
     return [Redo(e.case_id, e.department_id, e.at, e.action) for e in events if is_redo(e)]
 
 
