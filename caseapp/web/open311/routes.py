@@ -34,6 +34,8 @@ from caseapp.web.open311.openapi import openapi_document
 
 FORMAT = "<any(json, xml):fmt>"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When this endpoint's shape last changed (the discovery's changeset); move it on with it.
+CHANGESET = "2026-11-27T00:00:00+08:00"
 
 
 def _read_limit() -> str:
@@ -84,12 +86,12 @@ def discovery(fmt: str) -> Response:
     endpoint = {
         "specification": SPECIFICATION,
         "url": url_for("open311.discovery", fmt=fmt, _external=True).rsplit("/", 1)[0],
-        "changeset": "2026-11-27T00:00:00+08:00",
+        "changeset": CHANGESET,
         "type": "production",
         "formats": [CONTENT_TYPES[XML].split(";")[0], CONTENT_TYPES[JSON].split(";")[0]],
     }
     body = {
-        "changeset": "2026-11-27T00:00:00+08:00",
+        "changeset": CHANGESET,
         "contact": config["OPEN311_CONTACT"],
         "key_service": config["OPEN311_KEY_SERVICE"],
         "endpoints": [endpoint],
