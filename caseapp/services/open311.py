@@ -72,7 +72,8 @@ API_FIELD_NAMES = {
 }
 
 
-def _lang(locale: str) -> str:
+def language_of(locale: str) -> str:
+    """The language a ``locale`` parameter asks for: ``en…`` is English, else Chinese."""
     return "en" if locale.lower().startswith("en") else "zh_CN"
 
 
@@ -124,7 +125,7 @@ def _asked(category: Category) -> list[CategoryQuestion]:
 
 def list_services(locale: str = "zh_CN") -> list[Service]:
     """Every category the public may file in, grouped as on the web form."""
-    lang = _lang(locale)
+    lang = language_of(locale)
     categories = db.session.scalars(
         sa.select(Category)
         .where(Category.retired_at.is_(None))
@@ -158,7 +159,7 @@ def service_definition(service_code: str, locale: str = "zh_CN") -> ServiceDefin
     category = catalog.active_category(service_code) if usable_identifier(service_code) else None
     if category is None:
         raise NotFound(f"no service {service_code!r}")
-    lang = _lang(locale)
+    lang = language_of(locale)
     attributes = tuple(
         Attribute(
             variable=True,
@@ -319,7 +320,7 @@ def find_requests(query: RequestQuery, locale: str = "zh_CN") -> list[PublicRequ
         .limit(MAX_REQUESTS)
     )
     found = db.session.scalars(select).unique().all()
-    return _public(found, _lang(locale))
+    return _public(found, language_of(locale))
 
 
 def request_by_id(service_request_id: str, locale: str = "zh_CN") -> PublicRequest:
@@ -567,7 +568,7 @@ def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -
         consent_public=_yes(filing.consent_public),
         anonymous=not (name or phone) and category is not None and category.anonymous_allowed,
         answers=answers,
-        language=_lang(filing.locale),
+        language=language_of(filing.locale),
     )
     try:
         # The web form's own checks, so that one answer names every reason at once.

@@ -16,6 +16,7 @@ from flask import Response, request
 from flask_babel import force_locale
 
 from caseapp.services.messages import Message
+from caseapp.services.open311 import language_of
 from caseapp.web.forms import translated
 
 JSON = "json"
@@ -46,8 +47,7 @@ def requested_format(path: str) -> str:
 
 def api_locale() -> str:
     """The language of the answer's names and messages: ``locale=en`` or Chinese."""
-    wanted = request.values.get("locale", "") if request else ""
-    return "en" if wanted.lower().startswith("en") else "zh_CN"
+    return language_of(request.values.get("locale", "") if request else "")
 
 
 def _plain(value: Any) -> Any:
