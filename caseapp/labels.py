@@ -90,6 +90,7 @@ EVENT_LABELS = {
     A.LINK_LEDGER_ITEM: _l("Linked to a ledger item"),
     A.REVEAL_CONTACT: _l("Contact details viewed"),
     A.FOLLOW: _l("Someone else follows this request"),
+    A.UNFOLLOW: _l("Someone stopped following this request"),
     A.EXCLUDE_RATING: _l("Rating left out of the scorecards"),
     A.ESCALATE: _l("Escalated"),
     A.CANCEL_REQUEST: _l("Request cancelled"),

@@ -218,7 +218,7 @@ class CaseEvent(db.Model):
     action: Mapped[EventAction] = mapped_column(str_enum(EventAction))
     # Staff member, or NULL for the citizen, the system or an API client (see actor_kind).
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    actor_kind: Mapped[str] = mapped_column(sa.String(16))  # staff, citizen, system, api
+    actor_kind: Mapped[str] = mapped_column(sa.String(16))  # staff, citizen, public, system, api
     from_status: Mapped[CaseStatus | None] = mapped_column(str_enum(CaseStatus))
     to_status: Mapped[CaseStatus | None] = mapped_column(str_enum(CaseStatus))
     public: Mapped[bool] = mapped_column(default=False)

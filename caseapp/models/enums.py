@@ -158,6 +158,7 @@ class EventAction(enum.StrEnum):
     LINK_LEDGER_ITEM = "link_ledger_item"
     REVEAL_CONTACT = "reveal_contact"
     FOLLOW = "follow"
+    UNFOLLOW = "unfollow"
     EXCLUDE_RATING = "exclude_rating"
     ESCALATE = "escalate"
     CANCEL_REQUEST = "cancel_request"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from caseapp.services.validation import (
     normalise_email,
     normalise_phone,
 )
+from caseapp.workflow.citizen_access import may_be_followed
 from caseapp.workflow.deadlines import snapshot_terms
 from caseapp.workflow.lifecycle import SUBMIT_WHO
 
@@ -363,49 +364,123 @@ def case_by_access_key(key: str) -> tuple[Case, CaseFollower | None]:
     return follower.case, follower
 
 
-def follow_case(
-    case: Case,
-    name: str,
-    phone: str,
-    email: str = "",
-    notify_by: NotifyBy = NotifyBy.SMS,
-    language: str = "zh_CN",
-    now: datetime | None = None,
-) -> str:
-    """A further citizen follows an open case instead of filing it again; returns their
-    private-link key."""
-    now = now_or(now)
+@dataclass(frozen=True)
+class NewFollower:
+    """Who follows a case instead of filing it again, and how they want to be told."""
+
+    name: str
+    phone: str
+    email: str = ""
+    notify_by: NotifyBy = NotifyBy.SMS
+    language: str = "zh_CN"
+
+
+def _check_follower(new: NewFollower) -> tuple[str, str, str]:
+    """The follower's name, phone and email, cleaned; ValidationFailed with every reason."""
     errors: dict[str, str] = {}
-    clean_phone = normalise_phone(phone, mobile_only=True) if phone else ""
-    if not clean_phone:
+    name = clean_text(new.name)
+    if not name or len(name) > NAME_MAX or has_control_characters(name):
+        errors["citizen_name"] = N_("This field is required.")
+    phone = normalise_phone(new.phone, mobile_only=True) if new.phone else None
+    if not phone:
         errors["citizen_phone"] = N_(
             "Not a valid Chinese mobile number (11 digits, starting with 1)."
         )
-    clean_email = normalise_email(email) if email else ""
-    if email and not clean_email:
+    email = normalise_email(new.email) if new.email.strip() else ""
+    if email is None:
         errors["citizen_email"] = N_("Not a valid email address.")
-    if not clean_text(name) or len(clean_text(name)) > NAME_MAX:
-        errors["citizen_name"] = N_("This field is required.")
+    if new.notify_by is NotifyBy.EMAIL and not email:
+        errors["notify_by"] = N_("Email notices need an email address.")
     if errors:
         raise ValidationFailed("not followed", errors)
+    return name, phone or "", email or ""
+
+
+def check_follow(case: Case, actor: Actor) -> None:
+    """Refuse following ``case``: the table's rule (worked statuses, a citizen with no
+    standing on the case yet), and never a petition, a report or a case whose identity
+    is confidential."""
+    if not may_be_followed(case.kind, case.identity_confidential):
+        raise NotAllowed(f"{case.number} is not one a citizen may follow")
+    lifecycle.check_action(case, EventAction.FOLLOW, actor, None)
+
+
+def follow_case(
+    case: Case,
+    actor: Actor,
+    new: NewFollower,
+    *,
+    offered: Collection[str],
+    now: datetime | None = None,
+) -> tuple[str, CaseFollower]:
+    """A further citizen follows an open case instead of filing it again; returns their
+    private-link key and their follower row. Only a case the duplicate finder offered
+    to them (``offered``: the numbers it showed this citizen), and never a petition, a
+    report or a case whose identity is confidential (``workflow.citizen_access``)."""
+    now = now_or(now)
+    if case.number not in offered:
+        raise NotAllowed(f"{case.number} was not offered to this citizen to follow")
+    check_follow(case, actor)
+    name, phone, email = _check_follower(new)
     key, key_hash = new_access_key()
-    actor = Actor.citizen()
+    follower = CaseFollower(
+        name=name,
+        phone=phone,
+        email=email,
+        notify_by=new.notify_by,
+        language=new.language if new.language in ("zh_CN", "en") else "zh_CN",
+        access_key_hash=key_hash,
+        created_at=now,
+    )
 
     def effects() -> None:
-        case.followers.append(
-            CaseFollower(
-                name=clean_text(name),
-                phone=clean_phone or "",
-                email=clean_email or "",
-                notify_by=notify_by,
-                language=language,
-                access_key_hash=key_hash,
-                created_at=now,
-            )
-        )
+        case.followers.append(follower)
 
     lifecycle.apply_action(
         case, EventAction.FOLLOW, actor, now, expected_version=None, effects=effects
     )
     lifecycle.commit()
-    return key
+    return key, follower
+
+
+def follower_of(case: Case, actor: Actor) -> CaseFollower:
+    """The follower row ``actor`` acts as on ``case``; NotAllowed for anyone else."""
+    follower = next((f for f in case.followers if f.id == actor.follower_id), None)
+    if actor.kind != "citizen" or actor.follower_id is None or follower is None:
+        raise NotAllowed("only a follower of the case")
+    return follower
+
+
+def unfollow_case(case: Case, actor: Actor, now: datetime | None = None) -> None:
+    """A follower stops following: they are told nothing more, their private link stops
+    working, and their name and phone leave the case."""
+    now = now_or(now)
+    follower = follower_of(case, actor)
+
+    def effects() -> None:
+        case.followers.remove(follower)
+
+    lifecycle.apply_action(
+        case,
+        EventAction.UNFOLLOW,
+        actor,
+        now,
+        expected_version=None,
+        data={"follower_id": follower.id},
+        effects=effects,
+    )
+    lifecycle.commit()
+
+
+def choose_notices(case: Case, actor: Actor, notify_by: NotifyBy) -> CaseFollower:
+    """A follower chooses how they are told of progress (their own row, not the case)."""
+    follower = follower_of(case, actor)
+    if notify_by is NotifyBy.SMS and not follower.phone.startswith("1"):
+        raise ValidationFailed("no mobile", {"notify_by": N_("SMS notices need a mobile number.")})
+    if notify_by is NotifyBy.EMAIL and not follower.email:
+        raise ValidationFailed(
+            "no email", {"notify_by": N_("Email notices need an email address.")}
+        )
+    follower.notify_by = notify_by
+    db.session.commit()
+    return follower

@@ -13,52 +13,20 @@ import sqlalchemy as sa
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.models import Attachment, Case, CaseEvent, OutboxMessage, TrackingCode
+from caseapp.models import Case, OutboxMessage, TrackingCode
 from caseapp.models.enums import (
     OPEN_STATUSES,
-    WORKED_STATUSES,
-    CaseKind,
-    CaseStatus,
     Clock,
-    EventAction,
     OutboxChannel,
     PolicyTerm,
-    RequestKind,
 )
 from caseapp.services import deadlines
 from caseapp.services.cases import now_or
-from caseapp.services.errors import NotFound
-from caseapp.services.lifecycle import pending_request
 from caseapp.services.validation import normalise_phone
 from caseapp.workflow.deadlines import DeadlineMath
 
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
-
-# Events a citizen sees on their case page: those with public text, and status changes.
-CITIZEN_VISIBLE_ACTIONS = frozenset(
-    {
-        EventAction.SUBMIT,
-        EventAction.ANSWER_DIRECTLY,
-        EventAction.REJECT,
-        EventAction.REINSTATE,
-        EventAction.MERGE,
-        EventAction.DISPATCH,
-        EventAction.SIGN_FOR,
-        EventAction.ASK_CITIZEN,
-        EventAction.CITIZEN_REPLIES,
-        EventAction.REPLY_WINDOW_PASSES,
-        EventAction.RESOLVE,
-        EventAction.RATE,
-        EventAction.FEEDBACK_WINDOW_PASSES,
-        EventAction.REOPEN,
-        EventAction.WITHDRAW,
-        EventAction.REQUEST_REVIEW,
-        EventAction.ADD_INFORMATION,
-        EventAction.DECIDE_EXTENSION,
-    }
-)
-
 
 @dataclass(frozen=True)
 class ExpectedDates:
@@ -84,32 +52,6 @@ def expected_dates(case: Case, math: DeadlineMath | None = None) -> ExpectedDate
     else:
         resolve_by = None
     return ExpectedDates(accept_by, resolve_by)
-
-
-def public_events(case: Case) -> list[CaseEvent]:
-    """The case's timeline as its citizen sees it: no internal notes, no staff names."""
-    return list(
-        db.session.scalars(
-            sa.select(CaseEvent)
-            .where(
-                CaseEvent.case_id == case.id,
-                sa.or_(CaseEvent.public.is_(True), CaseEvent.action.in_(CITIZEN_VISIBLE_ACTIONS)),
-            )
-            .order_by(CaseEvent.id)
-        )
-    )
-
-
-def citizen_attachments(case: Case) -> list[Attachment]:
-    """Files the citizen may see: their own uploads and those staff made public."""
-    return [a for a in case.attachments if a.public or a.uploaded_by_id is None]
-
-
-def citizen_attachment(case: Case, attachment_id: int) -> Attachment:
-    for attachment in citizen_attachments(case):
-        if attachment.id == attachment_id:
-            return attachment
-    raise NotFound("no such file on this case")
 
 
 def _phone_matches(case: Case, phone: str) -> bool:
@@ -189,18 +131,3 @@ def verify_tracking_code(case: Case, code: str, now: datetime | None = None) -> 
         row.attempts += 1
     db.session.commit()
     return matched
-
-
-def can_act(case: Case) -> dict[str, bool]:
-    """Which citizen actions the page offers now (the services check again)."""
-    open_ = case.status in OPEN_STATUSES
-    return {
-        "add_information": open_,
-        "reply": case.status is CaseStatus.AWAITING_CITIZEN,
-        "withdraw": case.status in WORKED_STATUSES,
-        "rate": case.status is CaseStatus.RESOLVED
-        and pending_request(case, RequestKind.REDO) is None,
-        "review": case.kind is CaseKind.PETITION
-        and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
-        and case.review_level < 2,
-    }

@@ -61,6 +61,17 @@ def handling_departments(case: Case) -> set[int]:
     return departments
 
 
+def check_rate(case: Case, actor: Actor) -> None:
+    """Refuse a rating the case cannot take from ``actor`` now: the table's rule, never
+    the handling department, and not while a further redo waits for a supervisor (the
+    case already has its rating)."""
+    lifecycle.check_action(case, EventAction.RATE, actor, None)
+    if actor.user is not None and actor.user.department_id in handling_departments(case):
+        raise NotAllowed("the handling department never records the follow-up rating")
+    if lifecycle.pending_request(case, RequestKind.REDO) is not None:
+        raise NotAllowed("the case was rated; a supervisor decides on working it again")
+
+
 def rate_case(
     case: Case,
     actor: Actor,
@@ -74,10 +85,7 @@ def rate_case(
     """The citizen's rating (or staff recording a follow-up call). Unsatisfied sends the
     case back to the department (redo); past two redos a supervisor decides."""
     now = now_or(now)
-    if actor.kind == "citizen" and actor.follower_id is not None:
-        raise NotAllowed("the citizen who filed the case rates it")
-    if actor.user is not None and actor.user.department_id in handling_departments(case):
-        raise NotAllowed("the handling department never records the follow-up rating")
+    check_rate(case, actor)
     comment = clean_text(comment)[:1000]
     unsatisfied = satisfaction is Satisfaction.UNSATISFIED
     needs_approval = unsatisfied and case.reopen_count >= MAX_REDOS_WITHOUT_APPROVAL
@@ -234,8 +242,6 @@ def withdraw_case(
     """The citizen withdraws the request."""
     now = now_or(now)
     reason = _text(reason, "reason", limit=1000)
-    if actor.kind == "citizen" and actor.follower_id is not None:
-        raise NotAllowed("the citizen who filed the case withdraws it")
     lifecycle.apply_action(
         case,
         EventAction.WITHDRAW,
@@ -261,6 +267,21 @@ def review_body(case: Case) -> Department | None:
     )
 
 
+def check_review(case: Case, actor: Actor, now: datetime) -> None:
+    """Refuse a request for review the decision cannot take now: only the petitioner, of
+    a petition decision, once, within its window, and never after re-review."""
+    lifecycle.check_action(case, EventAction.REQUEST_REVIEW, actor, None)
+    if case.kind is not CaseKind.PETITION or case.resolved_at is None:
+        raise NotAllowed("only a petition decision can be reviewed")
+    if case.review_level >= FINAL_REVIEW_LEVEL:
+        raise NotAllowed("the re-review decision is final")
+    if db.session.scalar(sa.select(Case.id).where(Case.review_of_id == case.id)):
+        raise NotAllowed("a review has already been asked for")
+    window = deadlines.case_period(case, PolicyTerm.REVIEW_WINDOW)
+    if now >= deadlines.deadline_math().due_at(case.resolved_at, window):
+        raise NotAllowed("the 30 days to ask for a review have passed")
+
+
 def request_review(
     case: Case, actor: Actor, reason: str, now: datetime | None = None
 ) -> tuple[Case, str]:
@@ -269,17 +290,7 @@ def request_review(
     matter is final."""
     now = now_or(now)
     reason = _text(reason, "reason")
-    lifecycle.check_action(case, EventAction.REQUEST_REVIEW, actor, None)
-    if case.kind is not CaseKind.PETITION or case.resolved_at is None:
-        raise NotAllowed("only a petition decision can be reviewed")
-    if case.review_level >= FINAL_REVIEW_LEVEL:
-        raise NotAllowed("the re-review decision is final")
-    if db.session.scalar(sa.select(Case.id).where(Case.review_of_id == case.id)):
-        raise NotAllowed("a review has already been asked for")
-    math = deadlines.deadline_math()
-    window = deadlines.case_period(case, PolicyTerm.REVIEW_WINDOW)
-    if now >= math.due_at(case.resolved_at, window):
-        raise NotAllowed("the 30 days to ask for a review have passed")
+    check_review(case, actor, now)
     body = review_body(case)
     label = "复查" if case.review_level == 0 else "复核"
     review, key = file_case(

@@ -172,7 +172,8 @@ def possible_duplicates(
 ) -> list[Match]:
     """The open cases of ``category_id`` that look like this filing, best first.
 
-    Petitions and reports are never offered: their filers are confidential.
+    Petitions, reports and cases whose identity is confidential are never offered
+    (``workflow.citizen_access.may_be_followed``): their filers are confidential.
     """
     filing = _Request.of(
         title, description, public_location, district_department_id, latitude, longitude
@@ -183,6 +184,7 @@ def possible_duplicates(
             Case.category_id == category_id,
             Case.status.in_(sorted(WORKED_STATUSES)),
             Case.kind.not_in(sorted(CONFIDENTIAL_KINDS)),
+            Case.identity_confidential.is_(False),
         )
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(CANDIDATE_CAP)

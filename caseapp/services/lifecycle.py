@@ -21,10 +21,11 @@ from caseapp.workflow.lifecycle import Capacity, CaseFacts, StaffFacts
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a staff member, the citizen (through the private link), the system, or
-    an API client filing for a citizen."""
+    """Who acts: a staff member, the citizen who filed the case or one who follows it
+    (through their private link), any other citizen, the system, or an API client
+    filing for a citizen."""
 
-    kind: str  # "staff", "citizen", "system", "api"
+    kind: str  # "staff", "citizen", "public", "system", "api"
     user: User | None = None
     # For a citizen: which follower acts (None: the original filer).
     follower_id: int | None = None
@@ -38,6 +39,11 @@ class Actor:
         return cls("citizen", None, follower_id)
 
     @classmethod
+    def public(cls) -> Actor:
+        """A citizen with no standing on the case (may follow one offered to them)."""
+        return cls("public")
+
+    @classmethod
     def system(cls) -> Actor:
         return cls("system")
 
@@ -48,8 +54,8 @@ class Actor:
 
 def capacities_of(actor: Actor, case: Case) -> frozenset[Capacity]:
     """The capacities in which ``actor`` may act on ``case``."""
-    if actor.kind in ("citizen", "api"):
-        return frozenset({Capacity.CITIZEN})
+    if actor.kind in ("citizen", "api", "public"):
+        return capacities_without_case(actor)
     if actor.kind == "system":
         return frozenset({Capacity.SYSTEM})
     assert actor.user is not None
@@ -64,8 +70,13 @@ def capacities_of(actor: Actor, case: Case) -> frozenset[Capacity]:
 
 
 def capacities_without_case(actor: Actor) -> frozenset[Capacity]:
-    """Capacities that do not depend on a case (for filing a new one)."""
-    if actor.kind in ("citizen", "api"):
+    """Capacities that do not depend on a case (for filing a new one): a citizen's are
+    their role on the citizen side (``workflow.citizen_access``)."""
+    if actor.kind == "citizen":
+        return frozenset({Capacity.FOLLOWER if actor.follower_id else Capacity.CITIZEN})
+    if actor.kind == "public":
+        return frozenset({Capacity.PUBLIC})
+    if actor.kind == "api":
         return frozenset({Capacity.CITIZEN})
     if actor.kind == "system" or actor.user is None:
         return frozenset({Capacity.SYSTEM})

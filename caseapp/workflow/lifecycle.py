@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from caseapp.models.enums import (
+    CONFIDENTIAL_KINDS,
     OPEN_STATUSES,
     WORKED_STATUSES,
     CaseKind,
@@ -25,7 +26,9 @@ A = EventAction
 class Capacity(enum.StrEnum):
     """In what capacity someone acts on a particular case."""
 
-    CITIZEN = "citizen"  # the filer, through the private link (or a follower, where said)
+    CITIZEN = "citizen"  # the filer, through the private link (or an API client filing)
+    FOLLOWER = "follower"  # a citizen who follows the case (workflow.citizen_access)
+    PUBLIC = "public"  # any other citizen: may follow a case offered to them
     SYSTEM = "system"  # the sweep
     INTAKE = "intake"  # 受理员
     SUPERVISOR = "supervisor"  # 督办
@@ -37,6 +40,7 @@ class Capacity(enum.StrEnum):
 
 C = Capacity
 CITIZEN, SYSTEM, INTAKE, SUPERVISOR = C.CITIZEN, C.SYSTEM, C.INTAKE, C.SUPERVISOR
+FOLLOWER, PUBLIC = C.FOLLOWER, C.PUBLIC
 LEAD_HANDLER, LEAD_LEAD, ASSIST, LEADER = C.LEAD_HANDLER, C.LEAD_LEAD, C.ASSIST, C.LEADER
 DEPARTMENT = frozenset({LEAD_HANDLER, LEAD_LEAD})
 ANY_STAFF = frozenset({INTAKE, SUPERVISOR, LEAD_HANDLER, LEAD_LEAD, ASSIST, LEADER})
@@ -158,7 +162,9 @@ RULES: tuple[Rule, ...] = (
         UNCHANGED,
         {INTAKE, SUPERVISOR, LEAD_HANDLER, LEAD_LEAD, LEADER},
     ),
-    _rule(A.FOLLOW, WORKED_STATUSES, UNCHANGED, {CITIZEN}),
+    # Petitions and reports are never followed (workflow.citizen_access).
+    _rule(A.FOLLOW, WORKED_STATUSES, UNCHANGED, {PUBLIC}, except_kinds=CONFIDENTIAL_KINDS),
+    _rule(A.UNFOLLOW, ALL_STATUSES, UNCHANGED, {FOLLOWER}),
     _rule(
         A.EXCLUDE_RATING,
         (S.CLOSED, S.IN_PROGRESS, S.RESOLVED),

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseEvent, Ledger
+from caseapp.models import Case, CaseEvent, CaseFollower, Ledger
 from caseapp.models.enums import (
     CaseKind,
     CaseStatus,
@@ -32,7 +32,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services import casework, closing, intake, supervision
 from caseapp.services.accounts import create_user
-from caseapp.services.cases import follow_case
+from caseapp.services.cases import NewFollower, follow_case, unfollow_case
 from caseapp.services.errors import DomainError, NotAllowed
 from caseapp.services.lifecycle import Actor, check_action
 from tests.factories import case_in, department, new_case, staff, user
@@ -51,11 +51,14 @@ HELP, PETITION = CaseKind.HELP, CaseKind.PETITION
 N, RJ, D, RT = S.NEW, S.REJECTED, S.DISPATCHED, S.RETURNED
 IP, AC, RS, CL, W = S.IN_PROGRESS, S.AWAITING_CITIZEN, S.RESOLVED, S.CLOSED, S.WITHDRAWN
 
-# citizen: the filer, through the private link; handler and lead: of the lead department
+# citizen: the filer, through the private link; follower: a citizen who follows the
+# case; public: any other citizen (DESIGN §7's table); handler and lead: of the lead department
 # (zjj); handler2: a handler of cgj, which has nothing to do with the case; leader: the
 # case's responsible leader (case_in(..., leader=True)).
 ROLES = (
     "citizen",
+    "follower",
+    "public",
     "system",
     "intake",
     "supervisor",
@@ -137,7 +140,9 @@ EXPECTED: Table = {
     ),
     # "a citizen joins an open case": one still being worked. A resolved case waits for
     # its filer's rating, and the duplicates the form offers are of cases being worked.
-    A.FOLLOW: rows(((N, D, RT, IP, AC), ("citizen",))),
+    A.FOLLOW: rows(((N, D, RT, IP, AC), ("public",))),
+    # §7: a follower may "stop following", whatever the case's status.
+    A.UNFOLLOW: rows((ALL, ("follower",))),
     # "甄别 of an unjustified unsatisfied rating": wherever a case carries one.
     A.EXCLUDE_RATING: rows(((IP, RS, CL), ("supervisor",))),
 }
@@ -149,6 +154,9 @@ PETITION_EXPECTED: Table = {
     A.DECIDE_EXTENSION: rows(((IP, AC), ("lead",))),  # "for petitions the department's lead"
     # §8: "only intake and supervisors can reveal" a petitioner's identity.
     A.REVEAL_CONTACT: rows((ALL, ("intake", "supervisor"))),
+    # §7: "Petitions, reports (举报) and cases whose identity is confidential are never
+    # offered to follow."
+    A.FOLLOW: {},
 }
 
 # Where a status's row sends the case (None: it stays where it was).
@@ -179,9 +187,16 @@ TO: dict[EventAction, CaseStatus | None] = {
 DISPUTED: dict[tuple[EventAction, CaseStatus, str, CaseKind], str] = {}
 
 
+FOLLOWER_ID = 1  # a follower row made by ``prepare`` where an action needs one
+
+
 def actor_for(role: str) -> Actor:
     if role == "citizen":
         return Actor.citizen()
+    if role == "follower":
+        return Actor.citizen(follower_id=FOLLOWER_ID)
+    if role == "public":
+        return Actor.public()
     if role == "system":
         return Actor.system()
     return staff(role)
@@ -251,6 +266,9 @@ def prepare(action: EventAction, status: CaseStatus, kind: CaseKind) -> Case:
     if action is A.EXCLUDE_RATING:
         return with_unsatisfied_rating(status, kind, step)
     case = fresh(status, kind)
+    if action is A.UNFOLLOW:
+        case.followers.append(CaseFollower(name="李明", phone="13900001111", created_at=T0))
+        db.session.commit()
     if action is A.DECIDE_RETURN:
         casework.request_return(case, staff("handler"), "非本单位职责。", version=None, now=LATE)
     elif action is A.DECIDE_EXTENSION:
@@ -261,6 +279,10 @@ def prepare(action: EventAction, status: CaseStatus, kind: CaseKind) -> Case:
         )
         db.session.commit()
     return case
+
+
+def follower_id(case: Case) -> int:
+    return case.followers[0].id
 
 
 # --- running each action through its service ---------------------------------------------
@@ -332,8 +354,10 @@ RUN: dict[EventAction, Run] = {
     ),
     A.MARK_LEGACY: lambda c, a: supervision.mark_legacy(c, a, version=None, now=NOW),
     A.REVEAL_CONTACT: lambda c, a: supervision.reveal_contact(c, a, now=NOW),
-    # follow_case acts as a further citizen itself.
-    A.FOLLOW: lambda c, a: follow_case(c, "李明", "13900001111", now=NOW),
+    A.FOLLOW: lambda c, a: follow_case(
+        c, a, NewFollower("李明", "13900001111"), offered={c.number}, now=NOW
+    ),
+    A.UNFOLLOW: lambda c, a: unfollow_case(c, Actor.citizen(follower_id(c)), now=NOW),
     A.EXCLUDE_RATING: lambda c, a: closing.exclude_rating(
         c, a, "诉求超出政策范围。", version=None, now=NOW
     ),
@@ -389,9 +413,8 @@ def test_an_allowed_action_runs(
     assert case.status is (TO.get(action) or status)
     event = last_event(case, action)
     assert event is not None
-    if action is not A.FOLLOW:  # a further citizen, not the filer
-        assert event.actor_kind == actor.kind
-        assert event.actor_id == (actor.user.id if actor.user else None)
+    assert event.actor_kind == actor.kind
+    assert event.actor_id == (actor.user.id if actor.user else None)
     if action is A.REQUEST_REVIEW:
         assert db.session.scalar(sa.select(Case.id).where(Case.review_of_id == case.id))
 

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from caseapp.web.public import requests, routes, stats, track  # noqa: E402,F401
+from caseapp.web.public import citizen_case, requests, routes, stats, track  # noqa: E402,F401

@@ -206,11 +206,38 @@ class CodeForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})  # fmt: skip
 
 
-class TextForm(FlaskForm):
-    """Add information, or answer the question asked."""
+def _message_field(element_id: str) -> TextAreaField:
+    # Each form on the case page gets its own element id, so labels and error links
+    # reach the right box.
+    return TextAreaField(_l("Your message"), id=element_id, render_kw={"rows": 4},
+                         validators=[DataRequired(REQUIRED), Length(max=4000), no_control_characters])  # fmt: skip
 
-    text = TextAreaField(_l("Your message"), validators=[DataRequired(REQUIRED), Length(max=4000), no_control_characters],
-                         render_kw={"rows": 4})  # fmt: skip
+
+class TextForm(FlaskForm):
+    """Add information to the case."""
+
+    text = _message_field("information-text")
+
+
+class ReplyForm(FlaskForm):
+    """Answer the question staff asked."""
+
+    text = _message_field("reply-text")
+
+
+class NoticesForm(FlaskForm):
+    """How a follower is told of progress."""
+
+    notify_by = RadioField(
+        _l("How should we tell you of progress?"),
+        choices=NOTIFY_CHOICES,
+        validators=[InputRequired(REQUIRED)],
+        id="follower-notify-by",
+    )
+
+
+class UnfollowForm(FlaskForm):
+    """Stop following a case (a button)."""
 
 
 class WithdrawForm(FlaskForm):

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import limiter
 from caseapp.i18n import current_language
+from caseapp.models import Case
 from caseapp.models.enums import CaseKind, NotifyBy
 from caseapp.services import cases as case_service
 from caseapp.services import catalog, citizen, duplicates
@@ -24,6 +25,7 @@ from caseapp.web.public.forms import (
     question_field_name,
     request_form_for,
 )
+from caseapp.workflow.citizen_access import CitizenAction
 
 
 def _form_limit() -> str:
@@ -97,6 +99,7 @@ def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # 
             longitude=float(form.longitude.data) if form.longitude.data is not None else None,
         )
         if matches:
+            access.remember_offered([m.case.number for m in matches])
             return matches
     answers = {
         q.code: getattr(form, question_field_name(q.code)).data
@@ -135,24 +138,23 @@ def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # 
 
 @bp.route("/requests/follow/<number>", methods=["POST"])
 @limiter.limit(_form_limit)
-def follow_request(number: str) -> Response | str:
-    case = case_service.case_by_number(number)
+@access.citizen_route(CitizenAction.FOLLOW)
+def follow_request(case: Case, actor: Actor) -> Response:
     form = FollowForm()
     if not form.validate_on_submit():
         abort(400)
+    new = case_service.NewFollower(
+        name=form.citizen_name.data or "",
+        phone=form.citizen_phone.data or "",
+        email=form.citizen_email.data or "",
+        notify_by=NotifyBy(form.notify_by.data or "sms"),
+        language=current_language(),
+    )
     try:
-        key = case_service.follow_case(
-            case,
-            form.citizen_name.data or "",
-            form.citizen_phone.data or "",
-            form.citizen_email.data or "",
-            NotifyBy(form.notify_by.data or "sms"),
-            current_language(),
-        )
+        key, follower = case_service.follow_case(case, actor, new, offered=access.offered())
     except ValidationFailed:
         abort(400)
-    follower = case_service.case_by_access_key(key)[1]
-    access.grant(case.number, follower.id if follower else None)
+    access.grant(case.number, follower.id)
     session["just_filed"] = {"number": case.number, "key": key, "followed": True}
     return redirect(url_for("public.request_filed"))
 

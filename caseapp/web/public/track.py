@@ -1,29 +1,21 @@
-"""The citizen's side of a case: the private link, tracking by number and phone with a
-one-time code, and the case page with what the citizen can do there."""
+"""How a citizen gets to their case: the private link, and tracking by number and phone
+with a one-time code (the case page itself is ``citizen_case``)."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from caseapp.extensions import limiter
 from caseapp.models import Case
-from caseapp.models.enums import Satisfaction
 from caseapp.services import cases as case_service
-from caseapp.services import casework, citizen, closing
-from caseapp.services.attachments import open_attachment
-from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
-from caseapp.services.lifecycle import Actor
-from caseapp.web.forms import apply_field_errors
+from caseapp.services import citizen
+from caseapp.services.errors import NotFound
 from caseapp.web.public import access, bp
 from caseapp.web.public.forms import (
     CodeForm,
-    RateForm,
-    ReviewForm,
-    TextForm,
     TrackForm,
-    WithdrawForm,
 )
 
 
@@ -83,135 +75,3 @@ def verify_code() -> Response | str:
             return redirect(url_for("public.citizen_case", number=case.number))
         form.code.errors = [_("The code is not right, or it has expired.")]
     return render_template("public/track_code.html", form=form)
-
-
-def _citizen_case(number: str) -> tuple[Case, Actor]:
-    if not access.has_access(number):
-        raise NotAllowed("no access to this case in this browser")
-    case = case_service.case_by_number(number)
-    return case, Actor.citizen(access.follower_of(number))
-
-
-@bp.route("/track/<number>")
-def citizen_case(number: str) -> Response | str:
-    if not access.has_access(number):
-        flash(
-            _("To see this request, open your private link or enter its number and your phone."),
-            "info",
-        )
-        return redirect(url_for("public.track"))
-    case, actor = _citizen_case(number)
-    return _render_case(case, actor)
-
-
-def _render_case(case: Case, actor: Actor, **forms: object) -> str:
-    return render_template(
-        "public/case.html",
-        case=case,
-        is_filer=actor.follower_id is None,
-        events=citizen.public_events(case),
-        attachments=citizen.citizen_attachments(case),
-        dates=citizen.expected_dates(case),
-        can=citizen.can_act(case),
-        info_form=forms.get("info_form") or TextForm(formdata=None),
-        reply_form=forms.get("reply_form") or TextForm(formdata=None),
-        withdraw_form=forms.get("withdraw_form") or WithdrawForm(formdata=None),
-        rate_form=forms.get("rate_form") or RateForm(formdata=None),
-        review_form=forms.get("review_form") or ReviewForm(formdata=None),
-        merged_into=case.duplicate_of,
-    )
-
-
-def _done(number: str, message: str) -> Response:
-    flash(message, "success")
-    return redirect(url_for("public.citizen_case", number=number))
-
-
-@bp.route("/track/<number>/files/<int:attachment_id>")
-def citizen_file(number: str, attachment_id: int) -> Response:
-    case, _actor = _citizen_case(number)
-    attachment = citizen.citizen_attachment(case, attachment_id)
-    path = open_attachment(attachment, current_app.config["UPLOAD_DIR"])
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=attachment.content_type == "application/pdf",
-        download_name=attachment.filename,
-    )
-
-
-@bp.route("/track/<number>/information", methods=["POST"])
-def add_information(number: str) -> Response | str:
-    case, actor = _citizen_case(number)
-    form = TextForm()
-    if form.validate_on_submit():
-        try:
-            casework.add_information(case, actor, form.text.data or "")
-            return _done(number, _("Your information was added."))
-        except ValidationFailed as error:
-            apply_field_errors(form, error)
-    return _render_case(case, actor, info_form=form), 400
-
-
-@bp.route("/track/<number>/reply", methods=["POST"])
-def reply(number: str) -> Response | str:
-    case, actor = _citizen_case(number)
-    form = TextForm()
-    if form.validate_on_submit():
-        try:
-            casework.citizen_replies(case, actor, form.text.data or "", version=None)
-            return _done(number, _("Thank you. Your answer was sent."))
-        except ValidationFailed as error:
-            apply_field_errors(form, error)
-    return _render_case(case, actor, reply_form=form), 400
-
-
-@bp.route("/track/<number>/withdraw", methods=["POST"])
-def withdraw(number: str) -> Response | str:
-    case, actor = _citizen_case(number)
-    form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            closing.withdraw_case(case, actor, form.reason.data or "")
-            return _done(number, _("Your request was withdrawn."))
-        except ValidationFailed as error:
-            apply_field_errors(form, error)
-    return _render_case(case, actor, withdraw_form=form), 400
-
-
-@bp.route("/track/<number>/rate", methods=["POST"])
-def rate(number: str) -> Response | str:
-    case, actor = _citizen_case(number)
-    form = RateForm()
-    if form.validate_on_submit():
-        try:
-            closing.rate_case(
-                case,
-                actor,
-                form.solved.data == "yes",
-                Satisfaction(form.satisfaction.data),
-                form.comment.data or "",
-                version=None,
-            )
-            return _done(number, _("Thank you for your rating."))
-        except ValidationFailed as error:
-            apply_field_errors(form, error)
-    return _render_case(case, actor, rate_form=form), 400
-
-
-@bp.route("/track/<number>/review", methods=["POST"])
-def request_review(number: str) -> Response | str:
-    case, actor = _citizen_case(number)
-    form = ReviewForm()
-    if form.validate_on_submit():
-        try:
-            review, key = closing.request_review(case, actor, form.reason.data or "")
-        except ValidationFailed as error:
-            apply_field_errors(form, error)
-        else:
-            access.grant(review.number, None)
-            return _done(
-                review.number,
-                _("Your request for review was filed as %(number)s.", number=review.number),
-            )
-    return _render_case(case, actor, review_form=form), 400

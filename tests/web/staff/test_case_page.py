@@ -223,12 +223,15 @@ def test_the_handler_attaches_photos_to_the_public_answer(
             and photo.event_id is not None
             and photo.uploaded_by_id == user("handler").id
         )
-    # The citizen sees the photo on their page (it is public).
-    from caseapp.services import citizen
+    # The citizen sees the photo on their page (it is public), and so does a follower.
+    from caseapp.services import citizen_access
+    from caseapp.workflow.citizen_access import CitizenRole
 
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.number == number))
-        assert [a.filename for a in citizen.citizen_attachments(case)] == ["修复后.jpg"]
+        for role in (CitizenRole.FILER, CitizenRole.FOLLOWER):
+            shown = citizen_access.attachments(case, role)
+            assert [a.filename for a in shown] == ["修复后.jpg"]
 
 
 def test_a_case_filed_through_the_api_names_its_key_link_and_client(
