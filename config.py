@@ -76,6 +76,8 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     STAFF_IDLE_TIMEOUT_MINUTES = _int("STAFF_IDLE_TIMEOUT_MINUTES", 30)
+    # However active, a staff session ends this long after its sign-in.
+    STAFF_SESSION_MAX_HOURS = _int("STAFF_SESSION_MAX_HOURS", 12)
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 55 * 1024 * 1024)
     # Set when the app runs behind a reverse proxy that sets X-Forwarded-*.
@@ -92,7 +94,11 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per 5 minutes")
+    # Failed sign-ins per username, whichever address they come from, and per address;
+    # the address limit is the looser one, since one address (an office behind a proxy)
+    # may be every staff member's.
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "30 per 5 minutes")
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per 15 minutes")
     RATELIMIT_PUBLIC_FORM = os.environ.get("RATELIMIT_PUBLIC_FORM", "20 per hour")
     RATELIMIT_TRACK = os.environ.get("RATELIMIT_TRACK", "10 per 10 minutes")
     RATELIMIT_PRIVATE_LINK = os.environ.get("RATELIMIT_PRIVATE_LINK", "30 per minute")

@@ -1,7 +1,9 @@
-"""Passwords, security headers and the staff session's idle timeout."""
+"""Passwords, security headers and the staff session's clocks: an idle timeout and an
+absolute lifetime counted from the sign-in."""
 
 from __future__ import annotations
 
+import enum
 import time
 
 from argon2 import PasswordHasher, Type
@@ -20,6 +22,7 @@ CSP = (
 )
 
 IDLE_KEY = "staff_seen_at"
+SIGNED_IN_KEY = "staff_signed_in_at"
 
 
 def init_app(app: Flask) -> None:
@@ -54,3 +57,32 @@ def touch_idle_clock() -> None:
 def idle_too_long(timeout_minutes: int) -> bool:
     seen = session.get(IDLE_KEY)
     return seen is not None and time.time() - seen > timeout_minutes * 60
+
+
+class SessionEnd(enum.StrEnum):
+    """Why a staff session in a cookie no longer counts as signed in."""
+
+    NO_SIGN_IN_TIME = "no_sign_in_time"  # signed in before sign-in times were kept
+    LIFETIME = "lifetime"
+    IDLE = "idle"
+
+
+def start_staff_session() -> None:
+    """Start both clocks at sign-in. The sign-in time lives in the signed cookie, so no
+    one can move it, and activity never moves it."""
+    now = int(time.time())
+    session[SIGNED_IN_KEY] = now
+    session[IDLE_KEY] = now
+
+
+def staff_session_end(idle_minutes: int, max_hours: int) -> SessionEnd | None:
+    """Why the staff session in this cookie has ended, or None while it holds."""
+    started = session.get(SIGNED_IN_KEY)
+    if type(started) is not int:
+        return SessionEnd.NO_SIGN_IN_TIME
+    # A time a little ahead (another host's clock) is ours all the same: it is signed.
+    if time.time() - started > max_hours * 3600:
+        return SessionEnd.LIFETIME
+    if idle_too_long(idle_minutes):
+        return SessionEnd.IDLE
+    return None

@@ -53,9 +53,12 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(sa.String(8), default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Changed on password reset and deactivation; part of the session so both sign
-    # every existing session out.
+    # Changed on sign-out, password change or reset and deactivation; part of the
+    # session, so each signs every existing session of the account out.
     session_token: Mapped[str] = mapped_column(sa.String(64))
+    # Set when an administrator issues a password: it opens only the page that sets a
+    # new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     department: Mapped[Department | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -1,4 +1,4 @@
-"""Staff accounts: creating them and signing in."""
+"""Staff accounts: creating them, signing in and out, and choosing one's own password."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ from caseapp.models import Department, User, UserRole
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.security import password_hasher
+from caseapp.services import audit
+from caseapp.services.common_passwords import is_common
 from caseapp.services.errors import ValidationFailed
+from caseapp.services.messages import N_, Message
 
 MIN_PASSWORD_LENGTH = 10
+# A username this short is only refused as the whole password, not inside one.
+_SHORTEST_USERNAME_CHECKED_INSIDE = 3
 
 
 def hash_password(password: str) -> str:
@@ -110,4 +115,78 @@ def load_session_user(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
         return None
+    return user
+
+
+def new_session_token() -> str:
+    """A fresh random session token; every cookie made with the old one stops working."""
+    return secrets.token_hex(16)
+
+
+def end_sessions(user: User) -> None:
+    """Sign every session of this account out (at sign-out: a cookie copied before it
+    must not open a page after it)."""
+    user.session_token = new_session_token()
+    db.session.commit()
+
+
+def password_problem(password: str, username: str) -> Message | str | None:
+    """Why ``password`` may not be chosen by ``username``, or None. One reason, the
+    first that applies: too short, the username, a common password."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return Message(
+            N_("The new password must have at least %(count)s characters."),
+            count=MIN_PASSWORD_LENGTH,
+        )
+    lowered, name = password.lower(), username.strip().lower()
+    if name and (
+        lowered == name or (len(name) >= _SHORTEST_USERNAME_CHECKED_INSIDE and name in lowered)
+    ):
+        return N_("The new password must not be your username or contain it.")
+    if is_common(password):
+        return N_(
+            "This password is on a list of commonly used passwords (perhaps with digits "
+            "or symbols added). Choose one that is harder to guess."
+        )
+    return None
+
+
+def _verifies(user: User, password: str) -> bool:
+    try:
+        return password_hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_own_password(
+    user: User, current_password: str, new_password: str, now: datetime | None = None
+) -> User:
+    """A staff member sets their own password: the current one must be right and the new
+    one acceptable and different. Ends every other session (a new session token), clears
+    the demand to change an issued password, and writes an audit row without either
+    password. ValidationFailed names the field and the reason."""
+    if not _verifies(user, current_password):
+        raise ValidationFailed(
+            "the current password is not right",
+            {"current_password": N_("The current password is not right.")},
+        )
+    problem = password_problem(new_password, user.username)
+    if problem is None and secrets.compare_digest(new_password.encode(), current_password.encode()):
+        problem = N_("The new password must differ from the current one.")
+    if problem is not None:
+        raise ValidationFailed("the new password was refused", {"new_password": problem})
+    forced = user.must_change_password
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.session_token = new_session_token()
+    audit.record(
+        user,
+        "user",
+        user.id,
+        "forced_password_change" if forced else "change_password",
+        {"password": "…", "must_change_password": forced},
+        {"password": "(new)", "must_change_password": False},
+        now=now,
+    )
+    db.session.commit()
     return user

@@ -131,8 +131,9 @@ def _checked(data: AccountInput, user: User | None) -> tuple[Department | None, 
 def create_account(
     actor: User, data: AccountInput, now: datetime | None = None
 ) -> tuple[User, str]:
-    """Create an account with a one-time password; returns it with the password, which
-    is shown once and never stored in the clear."""
+    """Create an account with a one-time password, to be replaced at the first
+    sign-in; returns it with the password, which is shown once and never stored in the
+    clear."""
     department, email = _checked(data, None)
     password = one_time_password()
     user = User(
@@ -143,6 +144,7 @@ def create_account(
         department=department,
         language=data.language,
         session_token=secrets.token_hex(16),
+        must_change_password=True,
         created_at=now or utcnow(),
         role_rows=[UserRole(role=role) for role in sorted(data.roles)],
     )
@@ -212,14 +214,18 @@ def reactivate_account(actor: User, user_id: int, now: datetime | None = None) -
 
 
 def reset_password(actor: User, user_id: int, now: datetime | None = None) -> tuple[User, str]:
-    """Give an account a new one-time password (returned once) and end its sessions."""
+    """Give an account a new one-time password (returned once), to be replaced at the
+    next sign-in, and end its sessions."""
     user = get_user(user_id)
     password = one_time_password()
+    before = {"password": "…", "must_change_password": user.must_change_password}
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     user.session_token = secrets.token_hex(16)
     # The audit row says that it happened, never what the password or its hash is.
     audit.record(
-        actor, ENTITY, user.id, "reset_password", {"password": "…"}, {"password": "(new)"}, now=now
-    )
+        actor, ENTITY, user.id, "reset_password", before,
+        {"password": "(new)", "must_change_password": True}, now=now,
+    )  # fmt: skip
     db.session.commit()
     return user, password

@@ -1,11 +1,15 @@
-"""Creating accounts and checking passwords."""
+"""Creating accounts, checking passwords, the rules for a new password, and changing
+one's own."""
 
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask import Flask
 
+from caseapp.extensions import db
+from caseapp.models import AuditLog
 from caseapp.models.enums import Role
 from caseapp.services import accounts
 from caseapp.services.errors import ValidationFailed
@@ -79,3 +83,103 @@ def test_session_ids_name_user_and_token(app_ctx: Flask, demo_base: None) -> Non
     assert accounts.load_session_user(f"{handler.id}:forged") is None
     assert accounts.load_session_user(str(handler.id)) is None
     assert accounts.load_session_user("nonsense") is None
+
+
+@pytest.mark.parametrize(
+    ("password", "username", "reason"),
+    [
+        ("nine-char", "handler", "at least 10 characters"),
+        ("handler123", "handler", "not be your username"),
+        ("my-HANDLER-password", "handler", "not be your username"),
+        ("zhangwei77", "zhangwei77", "not be your username"),
+        ("qwertyuiop", "handler", "commonly used"),
+        ("QWERTYUIOP", "handler", "commonly used"),
+        ("1qaz2wsx3edc", "handler", "commonly used"),
+        ("password2026!", "handler", "commonly used"),
+        ("Dragon-12345", "handler", "commonly used"),
+        ("woaini1314", "handler", "commonly used"),
+        ("demo-password", "handler", "commonly used"),
+        ("lantern cobalt orchard", "handler", None),
+        ("xh7-pq2-mw9-kt4", "handler", None),
+        ("2026-shadowfax-ridge", "handler", None),
+        # A username of one or two letters is refused only as the whole password.
+        ("a quiet lantern", "li", None),
+        ("li", "li", "at least 10 characters"),
+    ],
+)
+def test_password_rules(password: str, username: str, reason: str | None) -> None:
+    problem = accounts.password_problem(password, username)
+    if reason is None:
+        assert problem is None
+    else:
+        assert problem is not None and reason in str(problem)
+
+
+def test_the_common_list_comes_with_the_app() -> None:
+    from caseapp.services import common_passwords
+
+    # zxcvbn's 30,000 leaked passwords and the app's own additions, none fetched.
+    assert len(common_passwords._known()) > 30000
+    assert common_passwords.is_common("iloveyou") and common_passwords.is_common("mima123456")
+    assert not common_passwords.is_common("tram orchard 42")
+
+
+def test_change_own_password_ends_other_sessions_and_is_audited(
+    app_ctx: Flask, demo_base: None
+) -> None:
+    handler = user("handler")
+    old_session = handler.get_id()
+    accounts.change_own_password(handler, "demo-password", "lantern cobalt orchard")
+    assert accounts.load_session_user(old_session) is None
+    assert accounts.load_session_user(handler.get_id()) == handler
+    assert accounts.authenticate("handler", "lantern cobalt orchard") == handler
+    row = db.session.scalar(sa.select(AuditLog).where(AuditLog.entity_id == str(handler.id)))
+    assert (row.action, row.actor_id) == ("change_password", handler.id)
+    assert "lantern" not in str(row.before) + str(row.after)
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "field"),
+    [
+        ("wrong-password", "lantern cobalt orchard", "current_password"),
+        ("demo-password", "demo-password", "new_password"),
+        ("demo-password", "short", "new_password"),
+    ],
+)
+def test_change_own_password_refusals_name_the_field(
+    app_ctx: Flask, demo_base: None, current: str, new: str, field: str
+) -> None:
+    handler = user("handler")
+    token = handler.session_token
+    with pytest.raises(ValidationFailed) as error:
+        accounts.change_own_password(handler, current, new)
+    assert list(error.value.field_errors) == [field]
+    db.session.rollback()
+    assert user("handler").session_token == token
+    assert accounts.authenticate("handler", "demo-password") is not None
+    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id))) == 0
+
+
+def test_who_must_change_the_password(app_ctx: Flask, demo_base: None) -> None:
+    from caseapp.services import admin_users
+
+    # The operator's CLI account and the demo accounts choose their own passwords …
+    assert not accounts.create_user("ops", "long-enough-pw", "", [Role.ADMIN]).must_change_password
+    assert not user("handler").must_change_password
+    # … an administrator's issued password must be replaced.
+    created, _ = admin_users.create_account(
+        user("admin"),
+        admin_users.AccountInput(
+            username="clerk7", display_name="刘洋", roles=frozenset({Role.INTAKE})
+        ),
+    )
+    assert created.must_change_password
+    admin_users.reset_password(user("admin"), user("handler").id)
+    assert user("handler").must_change_password
+
+
+def test_end_sessions_gives_a_new_token(app_ctx: Flask, demo_base: None) -> None:
+    handler = user("handler")
+    old_session = handler.get_id()
+    accounts.end_sessions(handler)
+    assert accounts.load_session_user(old_session) is None

@@ -1,18 +1,33 @@
-"""Staff sign-in and sign-out."""
+"""Staff sign-in and sign-out, choosing one's own password, and the rules that end a
+staff session on the server."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
 
 from caseapp.extensions import login_manager
 from caseapp.models import User
-from caseapp.security import IDLE_KEY, idle_too_long, touch_idle_clock
+from caseapp.security import SessionEnd, staff_session_end, touch_idle_clock
 from caseapp.services import accounts
 
 bp = Blueprint("auth", __name__)
+
+# Session keys that are the visitor's display choices, not the sign-in: they survive
+# signing in and out.
+KEPT_ACROSS_SIGN_IN = ("lang", "text_size")
+# The faces an account with an issued password may not open until it chose its own.
+STAFF_FACES = frozenset({"staff", "supervisor", "admin"})
+
+
+def clear_session_but_preferences() -> None:
+    """Empty the session, keeping only the language and text size."""
+    kept = {key: session[key] for key in KEPT_ACROSS_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
 
 
 def init_login(app: Flask) -> None:
@@ -23,16 +38,33 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
+        # The clocks are read before the account: a cookie past its lifetime or idle
+        # timeout names no one, wherever current_user is first looked at.
+        ended = staff_session_end(
+            current_app.config["STAFF_IDLE_TIMEOUT_MINUTES"],
+            current_app.config["STAFF_SESSION_MAX_HOURS"],
+        )
+        if ended is not None:
+            g.staff_session_end = ended
+            return None
         return accounts.load_session_user(session_id)
 
     @app.before_request
-    def staff_idle_timeout():  # type: ignore[no-untyped-def]
-        if not current_user.is_authenticated:
+    def staff_session_rules() -> Response | None:
+        if current_user.is_authenticated:
+            touch_idle_clock()
+            if current_user.must_change_password and request.blueprint in STAFF_FACES:
+                return redirect(url_for("auth.change_password"))
             return None
-        minutes = current_app.config["STAFF_IDLE_TIMEOUT_MINUTES"]
-        if idle_too_long(minutes):
-            logout_user()
-            session.pop(IDLE_KEY, None)
+        if "_user_id" not in session:
+            return None
+        # A cookie that was signed in, but whose session ended on the server (sign-out
+        # elsewhere, a password change or reset, deactivation) or by its clocks.
+        ended = g.pop("staff_session_end", None)
+        logout_user()
+        clear_session_but_preferences()
+        if ended is SessionEnd.IDLE:
+            minutes = current_app.config["STAFF_IDLE_TIMEOUT_MINUTES"]
             flash(
                 _(
                     "You were signed out after %(minutes)s minutes without activity.",
@@ -40,9 +72,17 @@ def init_login(app: Flask) -> None:
                 ),
                 "info",
             )
-            return redirect(url_for("auth.login", next=request.path))
-        touch_idle_clock()
-        return None
+        elif ended is SessionEnd.LIFETIME:
+            flash(
+                _(
+                    "You were signed out %(hours)s hours after signing in. Please sign in again.",
+                    hours=current_app.config["STAFF_SESSION_MAX_HOURS"],
+                ),
+                "info",
+            )
+        else:
+            return None
+        return redirect(url_for("auth.login", next=request.path))
 
 
 from caseapp.web.auth import routes  # noqa: E402,F401

@@ -2,60 +2,121 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from caseapp.extensions import limiter
-from caseapp.security import touch_idle_clock
+from caseapp.extensions import db, limiter
+from caseapp.models import User
+from caseapp.security import start_staff_session
 from caseapp.services import accounts
-from caseapp.web.auth import bp
-from caseapp.web.auth.forms import LoginForm
+from caseapp.services.errors import ValidationFailed
+from caseapp.web.auth import bp, clear_session_but_preferences, throttle
+from caseapp.web.auth.forms import LoginForm, PasswordChangeForm
+from caseapp.web.forms import apply_field_errors
 
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _counts_as_failure(response: Response) -> bool:
+    # Only a redirect is a success; every other answer spends the address's limit.
+    return response.status_code != 302
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site; never another host."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site; never another host, and nothing a header cannot carry."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        # Browsers read a backslash as a slash ("/\\host" is another host); a control
+        # character (CR/LF above all) cannot go into the Location header.
+        and "\\" not in target
+        and target.isprintable()
+    ):
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
     return url_for("staff.queue")
 
 
+def _begin_session(user: User) -> None:
+    """A fresh session for this user: nothing from before survives but the display
+    choices, and both session clocks start now."""
+    clear_session_but_preferences()
+    login_user(user)
+    start_staff_session()
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 302)
-def login() -> Response | str:
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_counts_as_failure)
+def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("staff.queue"))
     form = LoginForm()
-    error = None
-    if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data or "", form.password.data or "")
-        if user is not None:
-            language = session.get("lang")
-            # A fresh session at sign-in: nothing from before survives but the language.
-            session.clear()
-            if language:
-                session["lang"] = language
-            login_user(user)
-            touch_idle_clock()
-            return redirect(_safe_next(request.args.get("next")))
-        error = _("The username or password is not right.")
-    return render_template("auth/login.html", form=form, error=error)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form, error=None)
+    username = form.username.data or ""
+    # One answer for every failure: wrong password, unknown or deactivated account, and
+    # an account whose failed attempts are used up (the password is then not checked).
+    error = _("The username or password is not right, or there were too many attempts.")
+    if throttle.account_locked(username):
+        return render_template("auth/login.html", form=form, error=error), 429
+    user = accounts.authenticate(username, form.password.data or "")
+    if user is None:
+        throttle.record_failure(username)
+        return render_template("auth/login.html", form=form, error=error)
+    throttle.forget_failures(username)
+    _begin_session(user)
+    target = _safe_next(request.args.get("next"))
+    if user.must_change_password:
+        return redirect(url_for("auth.change_password", next=target))
+    return redirect(target)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    language = session.get("lang")
+    # A new session token: a copy of this cookie taken before now opens nothing after.
+    accounts.end_sessions(current_user._get_current_object())
     logout_user()
-    session.clear()
-    if language:
-        session["lang"] = language
+    clear_session_but_preferences()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_counts_as_failure)
+def change_password() -> Response | str | tuple[str, int]:
+    user: User = current_user._get_current_object()
+    forced = user.must_change_password
+    form = PasswordChangeForm()
+    if not form.is_submitted():
+        return render_template("auth/password.html", form=form, forced=forced)
+    if not form.validate():
+        return render_template("auth/password.html", form=form, forced=forced), 400
+    # Wrong current passwords count like failed sign-ins: a borrowed session must not
+    # become a way to guess the password.
+    if throttle.account_locked(user.username):
+        form.current_password.errors = [
+            _("Too many wrong attempts. Wait a few minutes before trying again.")
+        ]
+        return render_template("auth/password.html", form=form, forced=forced), 429
+    try:
+        accounts.change_own_password(
+            user, form.current_password.data or "", form.new_password.data or ""
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        if "current_password" in error.field_errors:
+            throttle.record_failure(user.username)
+        apply_field_errors(form, error)
+        return render_template("auth/password.html", form=form, forced=forced), 400
+    # Every other session of the account has ended; this browser goes on in a new one.
+    _begin_session(user)
+    flash(_("Your password was changed. Any other sessions were signed out."), "success")
+    return redirect(_safe_next(request.args.get("next")))
