@@ -152,3 +152,10 @@ def test_a_session_without_a_sign_in_time_is_not_signed_in(
     assert not opens_staff_page(client)
     with client.session_transaction() as session:
         assert "_user_id" not in session  # the dead sign-in is cleared, not kept
+
+
+def test_session_settings_default_to_safe_values() -> None:
+    from config import Config
+
+    assert Config.STAFF_SESSION_MAX_HOURS == 12
+    assert Config.STAFF_IDLE_TIMEOUT_MINUTES * 60 < Config.STAFF_SESSION_MAX_HOURS * 3600
