@@ -101,6 +101,11 @@ class Config:
     RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per 15 minutes")
     RATELIMIT_PUBLIC_FORM = os.environ.get("RATELIMIT_PUBLIC_FORM", "20 per hour")
     RATELIMIT_TRACK = os.environ.get("RATELIMIT_TRACK", "10 per 10 minutes")
+    # SMS tracking codes per request and per phone (whatever the request), besides the
+    # address limit above. Counted from the codes sent in the database, so they hold on
+    # every host and across restarts; the page tells citizens these figures.
+    RATELIMIT_TRACKING_CODE_CASE = os.environ.get("RATELIMIT_TRACKING_CODE_CASE", "3 per hour")
+    RATELIMIT_TRACKING_CODE_PHONE = os.environ.get("RATELIMIT_TRACKING_CODE_PHONE", "6 per day")
     RATELIMIT_PRIVATE_LINK = os.environ.get("RATELIMIT_PRIVATE_LINK", "30 per minute")
     # Open311: reads per address; filings per key and, whatever the key, per address.
     RATELIMIT_OPEN311_READ = os.environ.get("RATELIMIT_OPEN311_READ", "120 per minute")

@@ -371,12 +371,17 @@ class CaseNumberSequence(db.Model):
 
 
 class TrackingCode(db.Model):
-    """A one-time code sent by SMS to open a case found by number and phone."""
+    """A one-time code sent by SMS to open a case found by number and phone. Only the
+    latest code of a case and phone is accepted; the rows are also the count of codes
+    sent, per case and per phone, that the limits are checked against."""
 
     __tablename__ = "tracking_codes"
+    __table_args__ = (sa.Index("ix_tracking_codes_phone_created_at", "phone", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # The phone the code was sent to, as the case had it then.
+    phone: Mapped[str] = mapped_column(sa.String(32), default="")
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from limits import parse as parse_limit
 
+from caseapp.db_setup import transaction_lock
 from caseapp.extensions import db
 from caseapp.models import Case, OutboxMessage, TrackingCode
 from caseapp.models.enums import (
@@ -27,6 +29,7 @@ from caseapp.workflow.deadlines import DeadlineMath
 
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+
 
 @dataclass(frozen=True)
 class ExpectedDates:
@@ -75,12 +78,77 @@ def _code_hash(case_id: int, code: str) -> str:
     return hmac.new(secret, f"{case_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def send_tracking_code(case: Case, now: datetime | None = None) -> None:
-    """Queue a six-digit code by SMS to the filer's phone (valid for 10 minutes)."""
+@dataclass(frozen=True)
+class CodeLimits:
+    """How many tracking codes may be sent: per request and per phone, each within its
+    window (the settings RATELIMIT_TRACKING_CODE_CASE and _PHONE)."""
+
+    per_case: int
+    case_window: timedelta
+    per_phone: int
+    phone_window: timedelta
+
+
+def tracking_code_limits() -> CodeLimits:
+    """The limits in force, for the service to apply and the page to tell citizens."""
+    case = parse_limit(current_app.config["RATELIMIT_TRACKING_CODE_CASE"])
+    phone = parse_limit(current_app.config["RATELIMIT_TRACKING_CODE_PHONE"])
+    return CodeLimits(
+        per_case=case.amount,
+        case_window=timedelta(seconds=case.get_expiry()),
+        per_phone=phone.amount,
+        phone_window=timedelta(seconds=phone.get_expiry()),
+    )
+
+
+def _codes_sent(*where: sa.ColumnElement[bool]) -> int:
+    return db.session.scalar(sa.select(sa.func.count(TrackingCode.id)).where(*where)) or 0
+
+
+def send_tracking_code(case: Case, now: datetime | None = None) -> bool:
+    """Queue a six-digit code by SMS to the filer's phone, valid for 10 minutes, unless
+    this request or this phone has had all the codes its limits allow for now. A new
+    code replaces the earlier ones of the case and phone. Returns whether a code was
+    queued, for tests and logs only: the citizen is told the same either way.
+
+    The limits count the codes sent (the rows of this table), so they hold on every
+    host and across restarts whatever the rate-limit storage. Two hosts counting at
+    once are kept apart by a lock on the phone (SQLite: the one write lock)."""
     now = now_or(now)
+    phone = normalise_phone(case.citizen_phone, mobile_only=True)
+    if phone is None:  # a landline, or no phone: no SMS can reach it
+        db.session.commit()
+        return False
+    transaction_lock(f"tracking-code:{phone}")
+    limits = tracking_code_limits()
+    if (
+        _codes_sent(
+            TrackingCode.case_id == case.id,
+            TrackingCode.created_at > now - limits.case_window,
+        )
+        >= limits.per_case
+        or _codes_sent(
+            TrackingCode.phone == phone,
+            TrackingCode.created_at > now - limits.phone_window,
+        )
+        >= limits.per_phone
+    ):
+        db.session.commit()  # nothing written; ends the transaction and its lock
+        return False
+    db.session.execute(
+        sa.update(TrackingCode)
+        .where(
+            TrackingCode.case_id == case.id,
+            TrackingCode.phone == phone,
+            TrackingCode.used_at.is_(None),
+            TrackingCode.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
     code = f"{secrets.randbelow(1_000_000):06d}"
     row = TrackingCode(
         case_id=case.id,
+        phone=phone,
         code_hash=_code_hash(case.id, code),
         created_at=now,
         expires_at=now + CODE_TTL,
@@ -91,9 +159,10 @@ def send_tracking_code(case: Case, now: datetime | None = None) -> None:
         OutboxMessage(
             idempotency_key=f"tracking-code-{row.id}",
             channel=OutboxChannel.SMS,
-            recipient=case.citizen_phone,
+            recipient=phone,
             template="access_code",
             language=case.language,
+            # The case number only: the SMS may be read by anyone holding the phone.
             params={
                 "number": case.number,
                 "code": code,
@@ -105,29 +174,33 @@ def send_tracking_code(case: Case, now: datetime | None = None) -> None:
         )
     )
     db.session.commit()
+    return True
 
 
 def verify_tracking_code(case: Case, code: str, now: datetime | None = None) -> bool:
-    """Whether ``code`` is a live code of ``case``; each is used once, 5 tries at most."""
+    """Whether ``code`` is the live code of ``case`` for the filer's phone. Only the
+    latest code sent is compared; it is used once and ends after 5 wrong guesses."""
     now = now_or(now)
-    rows = db.session.scalars(
+    row = db.session.scalar(
         sa.select(TrackingCode)
-        .where(
-            TrackingCode.case_id == case.id,
-            TrackingCode.used_at.is_(None),
-            TrackingCode.expires_at > now,
-        )
+        .where(TrackingCode.case_id == case.id, TrackingCode.phone == case.citizen_phone)
         .order_by(TrackingCode.id.desc())
-    ).all()
-    wanted = _code_hash(case.id, code.strip())
-    matched = False
-    for row in rows:
-        if row.attempts >= CODE_ATTEMPTS:
-            continue
-        if hmac.compare_digest(row.code_hash, wanted):
-            row.used_at = now
-            matched = True
-            break
+        .limit(1)
+        # Two guesses at once must not both be counted as the fifth.
+        .with_for_update()
+    )
+    if (
+        row is None
+        or row.used_at is not None
+        or row.expires_at <= now
+        or row.attempts >= CODE_ATTEMPTS
+    ):
+        db.session.commit()
+        return False
+    matched = hmac.compare_digest(row.code_hash, _code_hash(case.id, code.strip()))
+    if matched:
+        row.used_at = now
+    else:
         row.attempts += 1
     db.session.commit()
     return matched

@@ -4,6 +4,7 @@ with a one-time code (the case page itself is ``citizen_case``)."""
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -21,6 +22,19 @@ from caseapp.web.public.forms import (
 
 def _track_limit() -> str:
     return current_app.config["RATELIMIT_TRACK"]
+
+
+def _code_limits() -> str:
+    """How many codes can be asked for, told to everyone alike before and after."""
+    limits = citizen.tracking_code_limits()
+    return _(
+        "You can ask for up to %(case_count)s codes for one request within %(case_window)s, "
+        "and up to %(phone_count)s codes for one phone within %(phone_window)s.",
+        case_count=limits.per_case,
+        case_window=format_timedelta(limits.case_window, threshold=1),
+        phone_count=limits.per_phone,
+        phone_window=format_timedelta(limits.phone_window, threshold=1),
+    )
 
 
 @bp.route("/p/<key>")
@@ -46,14 +60,20 @@ def track() -> str:
         found = citizen.find_for_tracking(form.number.data or "", form.phone.data or "")
     code_form = CodeForm(formdata=None, number=form.number.data, phone=form.phone.data)
     return render_template(
-        "public/track.html", form=form, found=found, searched=searched, code_form=code_form
+        "public/track.html",
+        form=form,
+        found=found,
+        searched=searched,
+        code_form=code_form,
+        code_limits=_code_limits(),
     )
 
 
 @bp.route("/track/code", methods=["POST"])
 @limiter.limit(_track_limit)
 def send_code() -> str:
-    """Send a one-time code if number and phone match; the answer is the same either way."""
+    """Send a one-time code if number and phone match and the request's and phone's
+    limits allow; the answer is the same in every case (no oracle)."""
     form = CodeForm()
     case = citizen.find_for_tracking(form.number.data or "", form.phone.data or "")
     if case is not None:
@@ -61,6 +81,7 @@ def send_code() -> str:
     return render_template(
         "public/track_code.html",
         form=CodeForm(formdata=None, number=form.number.data, phone=form.phone.data),
+        code_limits=_code_limits(),
     )
 
 
@@ -74,4 +95,4 @@ def verify_code() -> Response | str:
             access.grant(case.number, None)
             return redirect(url_for("public.citizen_case", number=case.number))
         form.code.errors = [_("The code is not right, or it has expired.")]
-    return render_template("public/track_code.html", form=form)
+    return render_template("public/track_code.html", form=form, code_limits=_code_limits())
