@@ -60,6 +60,8 @@ class Config:
     CASE_NUMBER_DIGITS = max(6, _int("CASE_NUMBER_DIGITS", 6))
     # The department that reviews petition decisions where a department has no parent.
     PETITION_BUREAU_CODE = os.environ.get("PETITION_BUREAU_CODE", "xfj")
+    # The earliest date received a filing may give (staff filing an old letter).
+    FILING_EARLIEST_DATE = os.environ.get("FILING_EARLIEST_DATE", "2000-01-01")
 
     # --- languages --------------------------------------------------------------------
     BABEL_DEFAULT_LOCALE = "zh_CN"

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+# The largest id: every id column is ``sa.Integer``, 32-bit signed on PostgreSQL.
+ID_MAX = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A point in time, stored as naive UTC and always returned timezone-aware (UTC).

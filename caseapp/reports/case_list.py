@@ -14,12 +14,12 @@ from typing import IO
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from caseapp.i18n import local_datetime, local_deadline
 from caseapp.labels import CHANNEL_LABELS, kind_label, status_label
 from caseapp.models import Case
+from caseapp.reports import cells
 
 # (heading, width in characters) of each column, in order.
 COLUMNS = (
@@ -36,9 +36,6 @@ COLUMNS = (
     (_l("Escalation level"), 10),
     (_l("Legacy issue"), 10),
 )
-
-# A cell starting with one of these is a formula to Excel; a citizen writes the titles.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def headings() -> list[str]:
@@ -66,21 +63,15 @@ def case_cells(case: Case, lang: str) -> list[str | int]:
     ]
 
 
-def csv_safe(value: str | int) -> str | int:
-    """Text that Excel would run as a formula, kept as text (a leading apostrophe)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_chunks(rows: Iterable[list[str | int]]) -> Iterator[str]:
-    """The CSV text in chunks: a BOM first, so Excel reads the UTF-8 (Chinese) right."""
+    """The CSV text in chunks: a BOM first, so Excel reads the UTF-8 (Chinese) right; a
+    title that starts like a formula is text (``cells.csv_row``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(headings())
     for i, row in enumerate(rows, start=1):
-        writer.writerow([csv_safe(value) for value in row])
+        writer.writerow(cells.csv_row(row))
         if i % 200 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -96,15 +87,9 @@ def write_xlsx(rows: Iterable[list[str | int]], title: str) -> IO[bytes]:
     sheet.freeze_panes = "A2"
     for index, (_heading, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.append(headings())
+    cells.append_row(sheet, headings())
     for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            cells.append(cell)
-        sheet.append(cells)
+        cells.append_row(sheet, row)
     # The caller sends it and closes it (send_file does).
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     workbook.save(out)

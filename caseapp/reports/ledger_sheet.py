@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from caseapp.reports.case_list import csv_safe
+from caseapp.reports import cells
 from caseapp.reports.ledger_report import LedgerReport, Tally, TallyRow
 
 # (heading, width in characters) after the first column, in order.
@@ -57,10 +57,7 @@ def sheet_title(report: LedgerReport, lang: str, taken: set[str]) -> str:
 
 def _append(sheet: Any, values: list[Cell], bold: Font | None = None) -> None:
     """A row whose text is always text: a name starting with "=" is not a formula."""
-    sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
+    for cell in cells.append_row(sheet, values):
         if bold is not None:
             cell.font = bold
 
@@ -115,11 +112,11 @@ def csv_text(reports: Sequence[LedgerReport], lang: str) -> Iterator[str]:
         name = report.ledger.name_en if lang == "en" else report.ledger.name_zh
         for row in report.by_category:
             writer.writerow(
-                [csv_safe(name), _("Category"), csv_safe(row_name(row)), *figures(row.tally)]
+                cells.csv_row([name, _("Category"), row_name(row), *figures(row.tally)])
             )
         for row in report.by_department:
             writer.writerow(
-                [csv_safe(name), _("Department"), csv_safe(row_name(row)), *figures(row.tally)]
+                cells.csv_row([name, _("Department"), row_name(row), *figures(row.tally)])
             )
-        writer.writerow([csv_safe(name), _("Total"), "", *figures(report.total)])
+        writer.writerow(cells.csv_row([name, _("Total"), "", *figures(report.total)]))
     yield buffer.getvalue()

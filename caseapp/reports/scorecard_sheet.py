@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from caseapp.reports.cells import append_row
 from caseapp.reports.scorecards import Scorecard, ScorecardReport, TrendPoint
 
 COLUMNS = (
@@ -86,8 +87,9 @@ def write_workbook(
     period = f"{result.period.first.isoformat()} – {result.period.last.isoformat()}"
     weights = result.weights
     sheet = _sheet(workbook, _("Scorecards"), COLUMNS)
-    sheet.append([_("Scorecards"), period])
-    sheet.append(
+    append_row(sheet, [_("Scorecards"), period])
+    append_row(
+        sheet,
         [
             _("Weights (%)"),
             _("Response"),
@@ -96,19 +98,21 @@ def write_workbook(
             weights.resolution,
             _("Satisfaction"),
             weights.satisfaction,
-        ]
+        ],
     )
-    sheet.append([str(heading) for heading, _width in COLUMNS])
-    sheet.append(card_cells(result.total, _("All departments")))
+    append_row(sheet, [str(heading) for heading, _width in COLUMNS])
+    append_row(sheet, card_cells(result.total, _("All departments")))
     for card in result.departments:
         assert card.department is not None
-        sheet.append(card_cells(card, card.department.name(lang)))
+        # Department names are the admins' text: a string cell, never a formula.
+        append_row(sheet, card_cells(card, card.department.name(lang)))
 
     weekly = _sheet(workbook, _("Weekly trend"), TREND_COLUMNS)
-    weekly.append([_("Weekly trend"), trend_of])
-    weekly.append([str(heading) for heading, _width in TREND_COLUMNS])
+    append_row(weekly, [_("Weekly trend"), trend_of])
+    append_row(weekly, [str(heading) for heading, _width in TREND_COLUMNS])
     for point in trend:
-        weekly.append(
+        append_row(
+            weekly,
             [
                 point.week.first.isoformat(),
                 point.week.last.isoformat(),
@@ -117,7 +121,7 @@ def write_workbook(
                 point.card.resolution.percent,
                 point.card.satisfaction.percent,
                 point.card.rated,
-            ]
+            ],
         )
     out = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
     workbook.save(out)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,11 +31,13 @@ from caseapp.services import deadlines, lifecycle, notices
 from caseapp.services.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from caseapp.services.lifecycle import Actor
-from caseapp.services.messages import N_
+from caseapp.services.messages import N_, Message
 from caseapp.services.numbers import next_case_number
 from caseapp.services.validation import (
     clean_text,
+    has_bidi_controls,
     has_control_characters,
+    has_visible_characters,
     normalise_email,
     normalise_phone,
 )
@@ -66,6 +68,14 @@ def now_or(now: datetime | None) -> datetime:
 
 def local_year(moment: datetime) -> int:
     return moment.astimezone(ZoneInfo(current_app.config["CITY_TIMEZONE"])).year
+
+
+def earliest_received_at() -> datetime:
+    """The earliest date received a filing may give (``FILING_EARLIEST_DATE``, local
+    midnight): older letters are not filed as new requests, and a year 1 would number
+    the case YC1-000001."""
+    day = date.fromisoformat(current_app.config.get("FILING_EARLIEST_DATE", "2000-01-01"))
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(current_app.config["CITY_TIMEZONE"]))
 
 
 def department_by_id(department_id: int | None) -> Department:
@@ -121,7 +131,7 @@ def check_filing(
 ) -> dict[str, Any]:
     """Every reason the filing is refused, by field (one ``ValidationFailed``); else the
     cleaned values."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Message] = {}
     clean: dict[str, Any] = {}
     if category is None or category.retired_at is not None:
         errors["category"] = N_("Choose a category.")
@@ -130,8 +140,10 @@ def check_filing(
         errors["title"] = N_("This field is required.")
     elif len(title) > TITLE_MAX:
         errors["title"] = N_("At most 200 characters.")
-    elif has_control_characters(title) or "\n" in title:
+    elif has_control_characters(title) or "\n" in title or has_bidi_controls(title):
         errors["title"] = N_("Contains characters that are not allowed.")
+    elif not has_visible_characters(title):
+        errors["title"] = N_("The title shows no letters or digits.")
     description = clean_text(new.description)
     if not description:
         errors["description"] = N_("This field is required.")
@@ -159,8 +171,12 @@ def check_filing(
     name = clean_text(new.citizen_name)
     if not anonymous and not name:
         errors["citizen_name"] = N_("This field is required.")
-    elif len(name) > NAME_MAX or has_control_characters(name):
+    elif len(name) > NAME_MAX:
         errors["citizen_name"] = N_("At most 80 characters.")
+    elif has_control_characters(name) or has_bidi_controls(name):
+        errors["citizen_name"] = N_("Contains characters that are not allowed.")
+    elif name and not has_visible_characters(name):
+        errors["citizen_name"] = N_("The name shows no letters.")
     phone = ""
     if new.citizen_phone.strip():
         phone = normalise_phone(new.citizen_phone, mobile_only=not staff) or ""
@@ -194,6 +210,11 @@ def check_filing(
         errors["received_at"] = N_("Give the date received with its time zone.")
     elif received_at > now:
         errors["received_at"] = N_("The date received cannot be in the future.")
+    elif received_at < earliest_received_at():
+        errors["received_at"] = Message(
+            N_("The date received cannot be before %(day)s."),
+            day=current_app.config.get("FILING_EARLIEST_DATE", "2000-01-01"),
+        )
     elif new.received_at is not None and not staff:
         errors["received_at"] = N_("Only staff set the date received.")
     district_id = new.district_department_id

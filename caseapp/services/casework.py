@@ -25,9 +25,8 @@ from caseapp.services import deadlines, lifecycle, notices, staff_notices
 from caseapp.services.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.cases import add_participant, department_by_id, now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
-from caseapp.services.intake import _handler_in, _text
+from caseapp.services.intake import _handler_in, _text, optional_text
 from caseapp.services.lifecycle import Actor
-from caseapp.services.validation import clean_text
 from caseapp.workflow.deadlines import Period
 from caseapp.workflow.lifecycle import Capacity
 
@@ -433,7 +432,7 @@ def record_contact(
         actor,
         now,
         expected_version=version,
-        internal_text=clean_text(note)[:4000] or method,
+        internal_text=optional_text(note, "text") or method,
         data={"method": method},
         effects=lambda: _stop_first_response(case, now),
     )
@@ -508,6 +507,7 @@ def decide_extension(
 ) -> Case:
     """Approve (the resolve deadline moves) or deny the waiting extension request."""
     now = now_or(now)
+    note = optional_text(note, "note")
     request = lifecycle.pending_request(case, RequestKind.EXTENSION)
     if request is None:
         raise NotAllowed("no extension request is waiting")

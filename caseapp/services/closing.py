@@ -22,9 +22,8 @@ from caseapp.models.enums import (
 from caseapp.services import deadlines, ledgers, lifecycle, notices, staff_notices
 from caseapp.services.cases import NewCase, file_case, now_or
 from caseapp.services.errors import NotAllowed
-from caseapp.services.intake import _text
+from caseapp.services.intake import _text, optional_text
 from caseapp.services.lifecycle import Actor
-from caseapp.services.validation import clean_text
 
 MAX_REDOS_WITHOUT_APPROVAL = 2
 REOPEN_WINDOW = timedelta(days=30)
@@ -86,7 +85,7 @@ def rate_case(
     case back to the department (redo); past two redos a supervisor decides."""
     now = now_or(now)
     check_rate(case, actor)
-    comment = clean_text(comment)[:1000]
+    comment = optional_text(comment, "comment", limit=1000)
     unsatisfied = satisfaction is Satisfaction.UNSATISFIED
     needs_approval = unsatisfied and case.reopen_count >= MAX_REDOS_WITHOUT_APPROVAL
     if not unsatisfied:
@@ -156,6 +155,7 @@ def decide_redo(
 ) -> Case:
     """A supervisor decides whether a further redo (past the second) is justified."""
     now = now_or(now)
+    note = optional_text(note, "note")
     request = lifecycle.pending_request(case, RequestKind.REDO)
     if request is None:
         raise NotAllowed("no redo is waiting for a decision")

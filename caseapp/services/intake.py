@@ -19,19 +19,33 @@ from caseapp.services import deadlines, ledgers, lifecycle, notices
 from caseapp.services.cases import add_participant, department_by_id, now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.lifecycle import Actor
-from caseapp.services.validation import clean_text
+from caseapp.services.messages import N_
+from caseapp.services.validation import clean_text, has_control_characters
 
 # Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).
 PETITION_CHANNELS = ("court", "arbitration", "administrative_review", "discipline_inspection")
 
 
 def _text(value: str, field: str, limit: int = 4000) -> str:
+    """The text of an action (a reason, an answer, a note), cleaned; refused if it is
+    empty, too long or holds control characters (PostgreSQL cannot store NUL)."""
     text = clean_text(value)
     if not text:
         raise ValidationFailed(f"{field} is required", {field: "required"})
     if len(text) > limit:
         raise ValidationFailed(f"{field} is too long", {field: f"at most {limit} characters"})
+    if has_control_characters(text):
+        raise ValidationFailed(
+            f"{field} holds control characters",
+            {field: N_("Contains characters that are not allowed.")},
+        )
     return text
+
+
+def optional_text(value: str | None, field: str, limit: int = 4000) -> str:
+    """An optional text of an action (a decision's note, a contact's note, a rating's
+    comment): "" if empty, else checked as ``_text`` checks."""
+    return _text(value or "", field, limit) if clean_text(value) else ""
 
 
 def _first_responsible(case: Case, actor: Actor) -> None:

@@ -34,10 +34,11 @@ from caseapp.extensions import db
 from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent, User
 from caseapp.models.enums import LedgerItemStatus, Role
 from caseapp.models.org import UserRole
+from caseapp.reports.cells import append_row, put
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.ledgers import item_event
 from caseapp.services.messages import N_, Message
-from caseapp.services.validation import has_control_characters
+from caseapp.services.validation import EARLIEST_DATE, LATEST_DATE, has_control_characters
 
 MAX_ROWS = 5_000
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -485,18 +486,29 @@ class _Checker:
     def _date(self, key: str, value: Any, problem: Any) -> date | None:
         if _blank(value):
             return None
+        found: date | None = None
         if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
+            found = value.date()
+        elif isinstance(value, date):
+            found = value
         text = _text(value)
         for pattern in _DATE_TEXT:
-            match = pattern.fullmatch(text) if isinstance(value, str) else None
+            match = pattern.fullmatch(text) if found is None and isinstance(value, str) else None
             if match:
                 with contextlib.suppress(ValueError):
-                    return date(*(int(part) for part in match.groups()))
-        problem(key, N_("%(value)s is not a date; write it as YYYY-MM-DD."), value=text)
-        return None
+                    found = date(*(int(part) for part in match.groups()))
+        if found is None:
+            problem(key, N_("%(value)s is not a date; write it as YYYY-MM-DD."), value=text)
+        elif not EARLIEST_DATE <= found <= LATEST_DATE:
+            problem(
+                key,
+                N_("%(value)s is not a date from %(earliest)s to %(latest)s."),
+                value=text,
+                earliest=EARLIEST_DATE.isoformat(),
+                latest=LATEST_DATE.isoformat(),
+            )
+            found = None
+        return found
 
     def _status(self, value: Any, problem: Any) -> LedgerItemStatus | None:
         word = _text(value)
@@ -697,8 +709,7 @@ def template_workbook(ledger: Ledger, lang: str) -> IO[bytes]:
     assert sheet is not None
     sheet.title = "Items" if english else "台账事项"
     headings = [column.en if english else column.zh for column in COLUMNS]
-    sheet.append(headings)
-    for cell in sheet[1]:
+    for cell in append_row(sheet, headings):
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for index, column in enumerate(COLUMNS, start=1):
@@ -780,7 +791,4 @@ def _heading_of(key: str, english: bool) -> str:
 def _put(sheet: Any, row: int, column: int, value: Any) -> Any:
     """Set a cell; text (from the database) stays text, never a formula, whatever it
     starts with."""
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
+    return put(sheet, row, column, value)

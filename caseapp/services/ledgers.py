@@ -32,7 +32,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
 from caseapp.services.messages import N_
 from caseapp.services.milestones import Milestone, checked_milestones
-from caseapp.services.validation import clean_text, has_control_characters
+from caseapp.services.validation import clean_text, has_control_characters, parse_id
 from caseapp.workflow.ledger_items import may_manage_items
 
 LEGACY_LEDGER_CODE = "legacy"
@@ -298,7 +298,8 @@ def find_item(reference: str) -> LedgerItem:
     if by_code:
         return by_code[0]
     number = text.removeprefix("#")
-    item = db.session.get(LedgerItem, int(number)) if number.isdigit() else None
+    item_id = parse_id(number)
+    item = db.session.get(LedgerItem, item_id) if item_id is not None else None
     if item is None:
         raise ValidationFailed(
             "no such item", {"item": N_("There is no ledger item with this code or number.")}

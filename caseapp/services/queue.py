@@ -28,6 +28,7 @@ from caseapp.models.enums import (
 from caseapp.models.org import UserRole
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.search import text_matches
+from caseapp.services.validation import parse_id, parse_int
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import SEES_ALL_CASES, department_subtree, visible_cases
 
@@ -88,6 +89,11 @@ class QueueFilters:
     q: str = ""
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A cursor's deadline lies between 1970 and 2200 (any later one names no case).
+_MAX_MICROS = (datetime(2200, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a page ends in the order (next deadline, nulls last; id)."""
@@ -101,21 +107,22 @@ class Cursor:
         """``<µs since 1970 UTC>.<id>``, or ``n.<id>`` past the cases without a deadline."""
         if self.deadline is None:
             return f"{self.NO_DEADLINE}.{self.id}"
-        micros = (self.deadline - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        micros = (self.deadline - _EPOCH) // timedelta(microseconds=1)
         return f"{micros}.{self.id}"
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
         """The cursor an ``after`` parameter names; ValidationFailed if it names none."""
         head, _, tail = text.partition(".")
-        try:
-            case_id = int(tail)
-            if head == cls.NO_DEADLINE:
-                return cls(None, case_id)
-            deadline = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(head))
-        except (ValueError, OverflowError):
-            raise ValidationFailed("not a queue position", {"after": "invalid"}) from None
-        return cls(deadline, case_id)
+        case_id = parse_id(tail)
+        micros = (
+            None if head == cls.NO_DEADLINE else parse_int(head, minimum=0, maximum=_MAX_MICROS)
+        )
+        if case_id is None or (micros is None and head != cls.NO_DEADLINE):
+            raise ValidationFailed("not a queue position", {"after": "invalid"})
+        if micros is None:
+            return cls(None, case_id)
+        return cls(_EPOCH + timedelta(microseconds=micros), case_id)
 
     @classmethod
     def after_case(cls, case: Case) -> Cursor:

@@ -3,17 +3,89 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from caseapp.models.types import ID_MAX
 
 # C0/C1 control characters other than tab, newline and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PHONE_CHARACTERS = re.compile(r"[0-9+\-() .]+")
 
 
+# Bidirectional embeddings, overrides and isolates: they make a title or a name read
+# differently from what it holds (an RLO turns "gpj.exe" round).
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Characters that render as nothing or as blank space, beyond the categories below.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
 def has_control_characters(text: str) -> bool:
     return bool(_CONTROL.search(text))
+
+
+def has_bidi_controls(text: str) -> bool:
+    """Whether ``text`` holds a bidirectional embedding, override or isolate."""
+    return bool(_BIDI_CONTROLS.search(text))
+
+
+def has_visible_characters(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, zero-width and other format
+    characters, or combining marks with nothing to combine with."""
+    return any(
+        unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _BLANK_LETTERS
+        for c in text
+    )
+
+
+# The longest text read as a number (ID_MAX has 10 digits); also keeps int() away from
+# Python's limit on long digit strings.
+MAX_DIGITS = 18
+
+
+def parse_int(raw: object, *, minimum: int, maximum: int) -> int | None:
+    """The integer ``raw`` spells in ASCII digits (an optional leading minus), if it lies
+    in ``minimum .. maximum``; else None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        number = raw
+    elif isinstance(raw, str):
+        text = raw.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if not (0 < len(digits) <= MAX_DIGITS and digits.isascii() and digits.isdigit()):
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
+def parse_id(raw: object) -> int | None:
+    """The row id ``raw`` names (1 .. ``ID_MAX``), else None."""
+    return parse_int(raw, minimum=1, maximum=ID_MAX)
+
+
+def parse_ids(values: Iterable[object]) -> list[int]:
+    """The ids among ``values``, in order, without repeats; the rest are left out."""
+    found: list[int] = []
+    for value in values:
+        number = parse_id(value)
+        if number is not None and number not in found:
+            found.append(number)
+    return found
+
+
+# Dates any input may name (report periods, targets, milestones, filters, imported
+# ledgers): far enough either way for the city's records, near enough that no date
+# arithmetic overflows. Narrower rules (a filing date) are the services' own.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
 
 
 def clean_text(text: str | None) -> str:

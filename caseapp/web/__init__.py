@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
-from caseapp.web import display
+from caseapp.web import display, parsing
 
 
 def register_blueprints(app: Flask) -> None:
@@ -23,6 +23,8 @@ def register_blueprints(app: Flask) -> None:
     from caseapp.web.staff import bp as staff_bp
     from caseapp.web.supervisor import bp as supervisor_bp
 
+    # Bounded ids in every route and the NUL guard, before any rule is added.
+    parsing.init_app(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/staff")
     app.register_blueprint(staff_bp, url_prefix="/staff")
@@ -51,6 +53,14 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(ValidationFailed)
     def bad_request(error: Exception) -> tuple[str, int] | Response:
         return _error_page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(parsing.NulInRequest)
+    def nul_in_request(error: parsing.NulInRequest) -> tuple[str, int] | Response:
+        return _error_page(
+            400,
+            _("Bad request"),
+            _("What you sent contains a character that is not allowed (NUL)."),
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int] | Response:

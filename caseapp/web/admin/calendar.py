@@ -21,6 +21,7 @@ from caseapp.services import admin_policies, deadlines
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import date_range, parse_int
 from caseapp.web.public.forms import choice_list
 
 DAY_KIND_LABELS = {
@@ -31,7 +32,9 @@ DAY_KIND_LABELS = {
 
 class OverrideForm(FlaskForm):
     day = DateField(
-        _l("Date"), validators=[Optional()], description=_l("YYYY-MM-DD, e.g. 2026-12-01.")
+        _l("Date"),
+        validators=[Optional(), date_range()],
+        description=_l("YYYY-MM-DD, e.g. 2026-12-01."),
     )
     kind = RadioField(
         _l("The day is"),
@@ -43,9 +46,9 @@ class OverrideForm(FlaskForm):
 
 
 def _year() -> int:
-    raw = request.args.get("year", "")
-    if raw.isdigit() and 1990 <= int(raw) <= 2199:
-        return int(raw)
+    year = parse_int(request.args.get("year", ""), minimum=1990, maximum=2199)
+    if year is not None:
+        return year
     zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
     return utcnow().astimezone(zone).year
 

@@ -30,6 +30,7 @@ from caseapp.services.admin_catalog import CategoryFields, QuestionFields
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import id_choice, parse_id
 from caseapp.web.public.forms import choice_list
 
 EXTRA_QUESTIONS = 2  # blank question rows offered on the form
@@ -41,10 +42,6 @@ QUESTION_TYPE_LABELS = {
     QuestionType.SINGLEVALUELIST: _l("One choice"),
     QuestionType.MULTIVALUELIST: _l("Several choices"),
 }
-
-
-def _id_or_none(value: str | None) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
 
 
 class QuestionRowForm(Form):
@@ -71,8 +68,10 @@ class CategoryForm(FlaskForm):
     group_zh = StringField(_l("Group (Chinese)"), validators=[Length(max=80)])
     group_en = StringField(_l("Group (English)"), validators=[Length(max=120)])
     keywords = StringField(_l("Search words (optional)"), validators=[Length(max=400)])
-    default_department_id = SelectField(_l("Default department"), validate_choice=False)
-    policy_id = SelectField(_l("Deadline policy"), validate_choice=False)
+    default_department_id = SelectField(
+        _l("Default department"), validate_choice=False, validators=[id_choice]
+    )
+    policy_id = SelectField(_l("Deadline policy"), validate_choice=False, validators=[id_choice])
     anonymous_allowed = BooleanField(_l("Anonymous filing allowed"))
     public_by_default = BooleanField(_l("Public by default"))
     questions = FieldList(FormField(QuestionRowForm), label=_l("Extra questions"))
@@ -85,8 +84,8 @@ class CategoryForm(FlaskForm):
             group_zh=self.group_zh.data or "",
             group_en=self.group_en.data or "",
             keywords=self.keywords.data or "",
-            policy_id=_id_or_none(self.policy_id.data),
-            default_department_id=_id_or_none(self.default_department_id.data),
+            policy_id=parse_id(self.policy_id.data),
+            default_department_id=parse_id(self.default_department_id.data),
             anonymous_allowed=bool(self.anonymous_allowed.data),
             public_by_default=bool(self.public_by_default.data),
             questions=[

@@ -18,6 +18,7 @@ from caseapp.services import admin_departments
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import parse_id
 
 
 class DepartmentForm(FlaskForm):
@@ -52,9 +53,7 @@ def _fill_choices(form: DepartmentForm, department: Department | None = None) ->
 def _department_input(form: DepartmentForm) -> admin_departments.DepartmentInput:
     raw = (form.parent.data or "").strip()
     # Anything but a short number is no choice; -1 lets the service refuse it by name.
-    parent_id = (
-        (int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else -1) if raw else None
-    )
+    parent_id = None if not raw else (parse_id(raw) or -1)
     return admin_departments.DepartmentInput(
         code=form.code.data or "" if isinstance(form, NewDepartmentForm) else "",
         name_zh=form.name_zh.data or "",

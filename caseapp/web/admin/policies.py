@@ -21,6 +21,7 @@ from caseapp.services.admin_policies import PolicyFields, TermFields
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import int_range
 from caseapp.web.public.forms import choice_list
 
 TERM_LABELS: dict[str, Any] = {
@@ -57,16 +58,21 @@ def unit_label(unit: str) -> str:
     return str(UNIT_LABELS.get(unit, unit)) if unit else ""
 
 
+TERM_RANGE = int_range(1, admin_policies.MAX_VALUE)
+
+
 class TermRowForm(Form):
     """One term: for all kinds of case (kind empty) or for one kind."""
 
     term = SelectField(_l("Term"), validate_choice=False)
     kind = SelectField(_l("For kind"), validate_choice=False)
     unit = SelectField(_l("Unit"), validate_choice=False)
-    value = IntegerField(_l("Value"), validators=[Optional()], render_kw={"inputmode": "numeric"})
+    value = IntegerField(
+        _l("Value"), validators=[Optional(), TERM_RANGE], render_kw={"inputmode": "numeric"}
+    )
     urgent_unit = SelectField(_l("Urgent unit"), validate_choice=False)
     urgent_value = IntegerField(
-        _l("Urgent value"), validators=[Optional()], render_kw={"inputmode": "numeric"}
+        _l("Urgent value"), validators=[Optional(), TERM_RANGE], render_kw={"inputmode": "numeric"}
     )
 
 

@@ -20,6 +20,7 @@ from caseapp.services.admin_templates import MAX_BODY_LENGTH, MAX_TITLE_LENGTH, 
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import id_choice, parse_id
 from caseapp.web.public.forms import REQUIRED, choice_list
 
 
@@ -29,7 +30,7 @@ class ReplyTemplateForm(FlaskForm):
     category_id = SelectField(
         _l("Category"),
         validate_choice=False,
-        validators=[Optional()],
+        validators=[Optional(), id_choice],
         description=_l("Staff are offered the template on the cases of this category."),
     )
     title = StringField(
@@ -52,7 +53,7 @@ class ReplyTemplateForm(FlaskForm):
     def fields(self) -> TemplateFields:
         value = self.category_id.data
         return TemplateFields(
-            category_id=int(value) if value and str(value).isdigit() else None,
+            category_id=parse_id(value),
             title=self.title.data or "",
             body_zh=self.body_zh.data or "",
             body_en=self.body_en.data or "",

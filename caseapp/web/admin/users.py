@@ -28,6 +28,7 @@ from caseapp.services.case_page import departments
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import parse_id
 
 LANGUAGE_LABELS = {"zh_CN": "简体中文", "en": "English"}
 
@@ -72,7 +73,7 @@ def _choice_id(raw: str) -> int | None:
     """The id a select sent: None for the empty choice, -1 for one that is not an id."""
     if not raw:
         return None
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else -1
+    return parse_id(raw) or -1
 
 
 def _account_input(form: AccountForm) -> admin_users.AccountInput:

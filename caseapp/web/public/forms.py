@@ -27,6 +27,7 @@ from caseapp.labels import KIND_LABELS
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, NotifyBy, QuestionType, Satisfaction
 from caseapp.services.validation import has_control_characters, normalise_phone
+from caseapp.web.parsing import id_choice
 
 REQUIRED = _l("This field is required.")
 
@@ -75,7 +76,7 @@ class RequestForm(FlaskForm):
         render_kw={"rows": 7, "maxlength": 4000},
     )
     district = SelectField(
-        _l("District"), choices=[], validators=[Optional()], validate_choice=False
+        _l("District"), choices=[], validators=[Optional(), id_choice], validate_choice=False
     )
     public_location = StringField(
         _l("Road or street"),

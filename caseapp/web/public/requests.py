@@ -17,6 +17,7 @@ from caseapp.services.attachments import Upload, checked_uploads
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import parse_id
 from caseapp.web.public import access, bp
 from caseapp.web.public.forms import (
     FollowForm,
@@ -87,7 +88,7 @@ def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # 
     except ValidationFailed as error:
         apply_field_errors(form, error)
         return []
-    district_id = int(form.district.data) if (form.district.data or "").isdigit() else None
+    district_id = parse_id(form.district.data)
     if not form.confirm_distinct.data:
         matches = duplicates.possible_duplicates(
             category.id,

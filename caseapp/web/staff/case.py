@@ -20,7 +20,7 @@ from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
-from caseapp.models.types import utcnow
+from caseapp.models.types import ID_MAX, utcnow
 from caseapp.services import case_page as page_data
 from caseapp.services import casework, closing, intake, ledgers, supervision
 from caseapp.services import lifecycle as lifecycle_service
@@ -31,6 +31,7 @@ from caseapp.services.messages import N_
 from caseapp.services.staff_cases import case_for_staff
 from caseapp.services.validation import mask_name, mask_phone
 from caseapp.web.forms import apply_field_errors
+from caseapp.web.parsing import parse_id, parse_ids, parse_int
 from caseapp.web.public.forms import choice_list
 from caseapp.web.staff import bp
 from caseapp.web.staff import case_forms as forms
@@ -54,12 +55,13 @@ class ActionSpec:
     prefill: Callable[[Case], dict[str, Any]] | None = None
 
 
-def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()]
-
-
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+def _version(value: str | None) -> int | None:
+    """The case version the form was shown: None if it names none, -1 (never current,
+    so a 409) if it is not a version at all."""
+    if not value:
+        return None
+    found = parse_int(value, minimum=0, maximum=ID_MAX)
+    return -1 if found is None else found
 
 
 def _uploads() -> list[Upload]:
@@ -90,12 +92,12 @@ def _set_plan(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
 
 ACTIONS: dict[str, ActionSpec] = {
     "dispatch": ActionSpec(A.DISPATCH, forms.DispatchForm, lambda c, f, a, v: intake.dispatch_case(
-        c, a, int(f.department.data), version=v, assisting_ids=_ids(f.assisting.data or []),
-        handler_id=_int_or_none(f.handler.data)), N_("Dispatch"), N_("The case was dispatched.")),
+        c, a, parse_id(f.department.data), version=v, assisting_ids=parse_ids(f.assisting.data or []),
+        handler_id=parse_id(f.handler.data)), N_("Dispatch"), N_("The case was dispatched.")),
     "forward": ActionSpec(A.FORWARD, forms.ForwardForm, lambda c, f, a, v: casework.forward_case(
-        c, a, int(f.department.data), version=v), N_("Forward to a child department"), N_("The case was forwarded.")),
+        c, a, parse_id(f.department.data), version=v), N_("Forward to a child department"), N_("The case was forwarded.")),
     "reassign": ActionSpec(A.REASSIGN, forms.DepartmentReasonForm, lambda c, f, a, v: casework.reassign_case(
-        c, a, int(f.department.data), f.reason.data or "", version=v), N_("Reassign"), N_("The case was reassigned.")),
+        c, a, parse_id(f.department.data), f.reason.data or "", version=v), N_("Reassign"), N_("The case was reassigned.")),
     "answer": ActionSpec(A.ANSWER_DIRECTLY, forms.PublicTextForm, lambda c, f, a, v: intake.answer_directly(
         c, a, f.text.data, version=v), N_("Answer directly"), N_("The answer was sent.")),
     "reject": ActionSpec(A.REJECT, forms.RejectForm, lambda c, f, a, v: intake.reject_case(
@@ -110,7 +112,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "decide-return": ActionSpec(A.DECIDE_RETURN, forms.DecisionForm, lambda c, f, a, v: casework.decide_return(
         c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the return"), N_("The return was decided.")),
     "sign": ActionSpec(A.SIGN_FOR, forms.SignForm, lambda c, f, a, v: casework.sign_for_case(
-        c, a, version=v, handler_id=_int_or_none(f.handler.data)), N_("Sign for"), N_("The case was signed for.")),
+        c, a, version=v, handler_id=parse_id(f.handler.data)), N_("Sign for"), N_("The case was signed for.")),
     "ask": ActionSpec(A.ASK_CITIZEN, forms.PublicTextForm, lambda c, f, a, v: casework.ask_citizen(
         c, a, f.text.data, version=v), N_("Ask the citizen"), N_("The question was sent.")),
     "record-reply": ActionSpec(A.CITIZEN_REPLIES, forms.TextForm, lambda c, f, a, v: casework.citizen_replies(
@@ -136,7 +138,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "urge": ActionSpec(A.URGE, forms.TextForm, lambda c, f, a, v: supervision.urge_case(
         c, a, f.text.data, version=v), N_("Urge"), N_("The case was urged.")),
     "leader": ActionSpec(A.SET_LEADER, forms.LeaderForm, lambda c, f, a, v: supervision.set_responsible_leader(
-        c, a, int(f.leader.data), version=v), N_("Set the responsible leader"), N_("The responsible leader was set.")),
+        c, a, parse_id(f.leader.data), version=v), N_("Set the responsible leader"), N_("The responsible leader was set.")),
     "plan": ActionSpec(A.SET_CASE_PLAN, forms.CasePlanForm, _set_plan, N_("Set the case plan"),
         N_("The case plan was saved."), prefill=forms.case_plan_data),
     "legacy": ActionSpec(A.MARK_LEGACY, forms.EmptyForm, lambda c, f, a, v: supervision.mark_legacy(
@@ -286,7 +288,7 @@ def case_action(number: str, slug: str) -> Response | tuple[str, int]:
         return render_case(case, open_slug=slug, open_form=form), 400
     if not form.validate_on_submit():
         return render_case(case, open_slug=slug, open_form=form), 400
-    version = _int_or_none(form.version.data)
+    version = _version(form.version.data)
     try:
         spec.run(case, form, _actor(), version)
     except StaleVersion:

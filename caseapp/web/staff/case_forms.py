@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from caseapp.models import Case
 from caseapp.models.enums import PetitionDecision, Satisfaction
 from caseapp.services.milestones import MAX_MILESTONES
+from caseapp.web.parsing import date_range, id_choice
 from caseapp.web.public.forms import REQUIRED, choice_list
 
 TEXT = [DataRequired(REQUIRED), Length(max=4000)]
@@ -37,21 +38,29 @@ class ActionForm(FlaskForm):
 
 class DispatchForm(ActionForm):
     department = SelectField(
-        _l("Lead department"), validators=[InputRequired(REQUIRED)], validate_choice=False
+        _l("Lead department"),
+        validators=[InputRequired(REQUIRED), id_choice],
+        validate_choice=False,
     )
-    assisting = SelectMultipleField(_l("Assisting departments"), validate_choice=False)
-    handler = SelectField(_l("Handler (optional)"), validate_choice=False, validators=[Optional()])
+    assisting = SelectMultipleField(
+        _l("Assisting departments"), validate_choice=False, validators=[id_choice]
+    )
+    handler = SelectField(
+        _l("Handler (optional)"), validate_choice=False, validators=[Optional(), id_choice]
+    )
 
 
 class ForwardForm(ActionForm):
     department = SelectField(
-        _l("Child department"), validators=[InputRequired(REQUIRED)], validate_choice=False
+        _l("Child department"),
+        validators=[InputRequired(REQUIRED), id_choice],
+        validate_choice=False,
     )
 
 
 class DepartmentReasonForm(ActionForm):
     department = SelectField(
-        _l("Department"), validators=[InputRequired(REQUIRED)], validate_choice=False
+        _l("Department"), validators=[InputRequired(REQUIRED), id_choice], validate_choice=False
     )
     reason = TextAreaField(
         _l("Reason"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2}
@@ -115,7 +124,7 @@ class NoteForm(ActionForm):
 
 
 class SignForm(ActionForm):
-    handler = SelectField(_l("Handler"), validate_choice=False, validators=[Optional()])
+    handler = SelectField(_l("Handler"), validate_choice=False, validators=[Optional(), id_choice])
 
 
 class ContactForm(ActionForm):
@@ -179,7 +188,9 @@ class MergeForm(ActionForm):
 
 class LeaderForm(ActionForm):
     leader = SelectField(
-        _l("Responsible leader"), validators=[InputRequired(REQUIRED)], validate_choice=False
+        _l("Responsible leader"),
+        validators=[InputRequired(REQUIRED), id_choice],
+        validate_choice=False,
     )
 
 
@@ -190,7 +201,7 @@ class MilestoneRowForm(FlaskForm):
     class Meta:
         csrf = False  # part of the plan form, which carries the token
 
-    due_on = DateField(_l("Due date"), validators=[Optional()])
+    due_on = DateField(_l("Due date"), validators=[Optional(), date_range()])
     text = StringField(_l("What is to be done"), render_kw={"maxlength": 200})
     done = BooleanField(_l("Done"))
 

@@ -22,6 +22,7 @@ from caseapp.labels import CHANNEL_LABELS
 from caseapp.models.enums import CaseKind, Channel, NotifyBy, Priority
 from caseapp.services import catalog
 from caseapp.services.cases import NewCase
+from caseapp.web.parsing import date_range
 from caseapp.web.public.forms import KIND_CHOICES, REQUIRED, choice_list, no_control_characters
 
 # --- filing a request for a citizen (帮办代办) ------------------------------------------
@@ -81,7 +82,7 @@ class IntakeOnBehalfForm(FlaskForm):
                          default=Channel.WINDOW.value, validators=[InputRequired(REQUIRED)])  # fmt: skip
     received_at = DateField(
         _l("Date received"),
-        validators=[Optional()],
+        validators=[Optional(), date_range()],
         description=_l("For a letter, the day it arrived. Today for a visit or a call."),
     )
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES, default=CaseKind.HELP.value)

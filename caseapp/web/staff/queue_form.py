@@ -12,6 +12,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from caseapp.labels import CHANNEL_LABELS, KIND_LABELS, STATUS_LABELS
 from caseapp.models.enums import CaseKind, CaseStatus, Channel
 from caseapp.services.queue import QUEUE_STATUSES, DeadlineState, FilterOptions, QueueFilters
+from caseapp.web.parsing import date_range
 
 DEADLINE_LABELS = {
     DeadlineState.DUE_TODAY: _l("Due today"),
@@ -46,8 +47,8 @@ class QueueFilterForm(FlaskForm):
     channel = _choice(label=_l("Channel"))
     deadline = _choice(label=_l("Deadline"))
     legacy = _choice(label=_l("Legacy issue"))
-    received_from = DateField(_l("Received from"), validators=[Optional()])
-    received_to = DateField(_l("Received to"), validators=[Optional()])
+    received_from = DateField(_l("Received from"), validators=[Optional(), date_range()])
+    received_to = DateField(_l("Received to"), validators=[Optional(), date_range()])
 
     # The query parameters this form reads (with ``view``, they make a queue's address).
     PARAMETERS = (

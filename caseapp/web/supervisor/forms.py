@@ -18,6 +18,7 @@ from caseapp.reports.scorecards import (
     custom_period,
     period_containing,
 )
+from caseapp.web.parsing import date_range
 from caseapp.web.public.forms import choice_list
 
 PERIOD_LABELS = {
@@ -41,11 +42,11 @@ class ScorecardPeriodForm(FlaskForm):
     )
     day = DateField(
         _l("Containing the day"),
-        validators=[Optional()],
+        validators=[Optional(), date_range()],
         description=_l("The week, month or quarter that holds this day."),
     )
-    first = DateField(_l("From"), validators=[Optional()])
-    last = DateField(_l("To"), validators=[Optional()])
+    first = DateField(_l("From"), validators=[Optional(), date_range()])
+    last = DateField(_l("To"), validators=[Optional(), date_range()])
     department = SelectField(_l("Trend of"), default="", validators=[Optional()])
 
     PARAMETERS = ("period", "day", "first", "last", "department")

@@ -21,12 +21,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from caseapp.models import LedgerItem
 from caseapp.services.ledgers import ItemFields
 from caseapp.services.milestones import MAX_MILESTONES, Milestone
+from caseapp.web.parsing import date_range, id_choice, parse_id
 from caseapp.web.public.forms import REQUIRED
 from caseapp.web.staff.case_forms import PLAN_ROWS_MIN, MilestoneRowForm
-
-
-def _id_or_none(value: str | None) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
 
 
 class LedgerItemForm(FlaskForm):
@@ -39,16 +36,18 @@ class LedgerItemForm(FlaskForm):
         validators=[DataRequired(REQUIRED), Length(max=300)],
         render_kw={"maxlength": 300},
     )
-    category_id = SelectField(_l("Category"), validate_choice=False, validators=[Optional()])
+    category_id = SelectField(
+        _l("Category"), validate_choice=False, validators=[Optional(), id_choice]
+    )
     owner_department_id = SelectField(
-        _l("Owner department"), validate_choice=False, validators=[Optional()]
+        _l("Owner department"), validate_choice=False, validators=[Optional(), id_choice]
     )
     responsible_leader_id = SelectField(
-        _l("Responsible leader"), validate_choice=False, validators=[Optional()]
+        _l("Responsible leader"), validate_choice=False, validators=[Optional(), id_choice]
     )
     target_date = DateField(
         _l("Target date"),
-        validators=[Optional()],
+        validators=[Optional(), date_range()],
         description=_l("The item is late after this day until it is written off."),
     )
     plan_text = TextAreaField(
@@ -65,9 +64,9 @@ class LedgerItemForm(FlaskForm):
         """The item as the form gives it, for the service to check."""
         return ItemFields(
             title=self.title.data or "",
-            category_id=_id_or_none(self.category_id.data),
-            owner_department_id=_id_or_none(self.owner_department_id.data),
-            responsible_leader_id=_id_or_none(self.responsible_leader_id.data),
+            category_id=parse_id(self.category_id.data),
+            owner_department_id=parse_id(self.owner_department_id.data),
+            responsible_leader_id=parse_id(self.responsible_leader_id.data),
             target_date=self.target_date.data,
             plan_text=self.plan_text.data or "",
             milestones=[

@@ -15,6 +15,8 @@ from caseapp.models.types import utcnow
 from caseapp.reports import ledger_report, ledger_sheet
 from caseapp.services import deadlines
 from caseapp.services import ledgers as ledgers_service
+from caseapp.services.validation import parse_id
+from caseapp.web.parsing import MAX_PAGE, int_arg
 from caseapp.web.supervisor import bp
 
 ITEMS_PER_PAGE = 100
@@ -53,12 +55,13 @@ def _filter() -> ledger_report.ItemFilter:
     state = request.args.get("state") or None
     if state is not None and state not in ledger_report.ITEM_STATES:
         abort(400)
-    for value in (category, department):
-        if value not in ("", "none") and not value.isdigit():
+    category_id, department_id = parse_id(category), parse_id(department)
+    for value, parsed in ((category, category_id), (department, department_id)):
+        if value not in ("", "none") and parsed is None:
             abort(400)
     return ledger_report.ItemFilter(
-        category_id=int(category) if category.isdigit() else None,
-        department_id=int(department) if department.isdigit() else None,
+        category_id=category_id,
+        department_id=department_id,
         state=state,
         no_category=category == "none",
         no_department=department == "none",
@@ -71,9 +74,7 @@ def ledger_items_list(code: str) -> str:
     _supervisors_only()
     found = ledgers_service.ledger_by_code(code)
     chosen = _filter()
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
-        abort(400)
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     now = utcnow()
     pagination = db.paginate(
         ledger_report.items_query(found, chosen, _today(now)),

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 from flask_login import current_user
 
 from caseapp.services import deadlines, escalation_board
+from caseapp.web.parsing import id_arg
 from caseapp.web.supervisor import bp
 
 
 @bp.route("/escalations")
 def escalations() -> str:
-    department = request.args.get("department", type=int)
+    department = id_arg("department")
     approvals = escalation_board.approvals_waiting(current_user)
     return render_template(
         "supervisor/escalations.html",

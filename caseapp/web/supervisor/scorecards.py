@@ -21,6 +21,7 @@ from caseapp.reports import scorecard_sheet
 from caseapp.reports import scorecards as cards
 from caseapp.reports.svg import Bar, column_chart
 from caseapp.services import case_page, deadlines
+from caseapp.web.parsing import id_arg
 from caseapp.web.supervisor import bp
 from caseapp.web.supervisor.forms import ScorecardPeriodForm
 from caseapp.workflow.deadlines import DeadlineMath
@@ -110,7 +111,7 @@ def scorecard_cases() -> tuple[str, int] | str:
         abort(404)
     if not form.validate():
         return render_template("supervisor/scorecards.html", form=form, result=None), 400
-    of = request.args.get("of", type=int)
+    of = id_arg("of")
     now = utcnow()
     math = deadlines.deadline_math()
     period = form.to_period(math.local_date(now))

@@ -83,7 +83,8 @@ def test_admin_retires_and_brings_back(app: Flask, admin_client: FlaskClient) ->
         ({"body_zh": ""}, "This field is required.", "body_zh"),
         ({"body_en": "x" * 4001}, "4000", "body_en"),
         ({"category_id": "999999"}, "Choose a category in use.", "category_id"),
-        ({"category_id": "abc"}, None, None),  # not a number: every category
+        ({"category_id": "abc"}, "Not a valid choice.", "category_id"),
+        ({"category_id": str(2**70)}, "Not a valid choice.", "category_id"),
     ],
 )
 def test_bad_input_is_shown_on_the_form(

@@ -1,0 +1,420 @@
+"""The one place request text becomes ids, integers and dates (``caseapp.web.parsing``),
+and the attacks of issue 15 replayed against it: each is a clear 4xx (or a field error)
+that writes nothing, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import IntegerConverter
+from wtforms import DateField, DateTimeField, Field, Form, IntegerField
+from wtforms.validators import NumberRange
+
+from caseapp.extensions import db
+from caseapp.models import Case, CaseEvent, InboxMessage
+from caseapp.models.enums import CaseStatus
+from caseapp.models.types import ID_MAX
+from caseapp.services.cases import NewCase, submit_case
+from caseapp.services.lifecycle import Actor
+from caseapp.web.parsing import IdConverter, date_range, int_range, parse_id, parse_ids, parse_int
+from tests.conftest import csrf_token
+from tests.factories import case_in
+from tests.web.staff.test_case_page import act
+
+HUGE = str(2**70)
+CITY = ZoneInfo("Asia/Shanghai")
+
+
+# --- the parsers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", 1),
+        ("2147483647", ID_MAX),
+        (" 7 ", 7),
+        ("007", 7),
+        (12, 12),
+        ("2147483648", None),
+        (HUGE, None),
+        ("9" * 5000, None),  # beyond Python's own limit on int("…")
+        ("0", None),
+        ("-1", None),
+        ("", None),
+        ("abc", None),
+        ("1.9999999999999999999", None),
+        ("1e3", None),
+        ("+1", None),
+        ("1_000", None),
+        ("²", None),  # str.isdigit() says yes, int() says no
+        ("١٢", None),  # Arabic-Indic digits
+        ("１２", None),  # full-width digits
+        ("\x00", None),
+        (None, None),
+        (True, None),
+        (1.0, None),
+    ],
+)
+def test_parse_id_reads_only_ids_in_the_columns_range(raw: Any, expected: int | None) -> None:
+    assert parse_id(raw) == expected
+
+
+def test_parse_int_keeps_to_its_bounds_and_parse_ids_drops_the_rest() -> None:
+    assert parse_int("-5", minimum=-10, maximum=10) == -5
+    assert parse_int("11", minimum=-10, maximum=10) is None
+    assert parse_ids(["3", "x", HUGE, "3", "1", ""]) == [3, 1]
+
+
+def test_every_int_in_a_route_is_bounded_to_the_id_range(app: Flask) -> None:
+    converters = [
+        (rule.rule, converter)
+        for rule in app.url_map.iter_rules()
+        for converter in rule._converters.values()
+        if isinstance(converter, IntegerConverter)
+    ]
+    assert converters, "the URL map has no <int:...> at all"
+    for rule, converter in converters:
+        assert isinstance(converter, IdConverter), rule
+        assert converter.max is not None and converter.max <= ID_MAX, rule
+
+
+def _form_classes() -> Iterator[type[Form]]:
+    seen: set[type] = set()
+    todo: list[type] = [Form]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+                if sub.__module__.startswith("caseapp."):
+                    yield sub
+
+
+def _bounded(field_class: type[Field], validators: list[Any]) -> bool:
+    if issubclass(field_class, IntegerField):
+        return any(
+            isinstance(v, int_range)
+            or (isinstance(v, NumberRange) and v.min is not None and v.max is not None)
+            for v in validators
+        )
+    return any(isinstance(v, date_range) for v in validators)
+
+
+def test_every_integer_and_date_field_of_every_form_is_bounded(app: Flask) -> None:
+    """A new IntegerField or DateField without bounds fails here (the app is built, so
+    every form module is imported)."""
+    checked, unbounded = 0, []
+    for form in _form_classes():
+        for name in dir(form):
+            unbound = getattr(form, name, None)
+            field_class = getattr(unbound, "field_class", None)
+            if not isinstance(field_class, type) or not issubclass(
+                field_class, IntegerField | DateField | DateTimeField
+            ):
+                continue
+            checked += 1
+            validators = list(unbound.kwargs.get("validators") or [])
+            if not _bounded(field_class, validators):
+                unbounded.append(f"{form.__module__}.{form.__name__}.{name}")
+    assert checked >= 10
+    assert unbounded == []
+
+
+# --- the attacks of issue 15, replayed --------------------------------------------------------
+
+
+def _row_counts() -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+            for t in db.metadata.sorted_tables
+        }
+
+
+@contextmanager
+def nothing_written(app: Flask) -> Iterator[None]:
+    """The requests inside write no row."""
+    with app.app_context():
+        before = _row_counts()
+    yield
+    with app.app_context():
+        after = _row_counts()
+    assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", f"/admin/users/{HUGE}"),
+        ("GET", f"/admin/users/{ID_MAX + 1}"),
+        ("POST", f"/admin/outbox/{HUGE}/retry"),
+        ("POST", f"/admin/outbox/{'9' * 5000}/drop"),
+        ("GET", f"/admin/categories/{HUGE}"),
+        ("GET", f"/supervisor/ledger-items/{HUGE}"),
+    ],
+)
+def test_an_id_beyond_the_columns_range_is_a_404(
+    admin_client: FlaskClient, method: str, url: str
+) -> None:
+    token = csrf_token(admin_client, "/admin/")
+    assert admin_client.open(url, method=method, data={"csrf_token": token}).status_code == 404
+
+
+def test_an_inbox_message_beyond_the_range_is_a_404(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    token = csrf_token(handler_client, "/staff/inbox")
+    with nothing_written(app):
+        response = handler_client.post(f"/staff/inbox/{HUGE}/read", data={"csrf_token": token})
+    assert response.status_code == 404
+
+
+def test_an_attachment_beyond_the_range_is_a_404(app: Flask, intake_client: FlaskClient) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.NEW).number
+    assert intake_client.get(f"/staff/cases/{number}/files/{HUGE}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/queue?after=1.9999999999999999999",
+        f"/staff/queue?after=n.{HUGE}",
+        f"/staff/queue?after={HUGE}.1",
+        "/staff/queue?after=1_0.1",
+        f"/staff/queue.csv?department={HUGE}",
+        f"/supervisor/escalations?department={HUGE}",
+        "/supervisor/escalations?department=abc",
+        f"/supervisor/scorecards/cases?figure=ratings&of={HUGE}",
+        f"/supervisor/ledgers/legacy/items?page={HUGE}",
+        "/supervisor/scorecards?period=custom&first=0001-01-01&last=0001-01-02",
+    ],
+)
+def test_a_query_parameter_out_of_range_is_a_400(
+    app: Flask, supervisor_client: FlaskClient, url: str
+) -> None:
+    from caseapp.models import Ledger
+    from caseapp.models.enums import LedgerKind
+
+    with app.app_context():
+        db.session.add(
+            Ledger(code="legacy", name_zh="理旧账", name_en="Legacy", kind=LedgerKind.LEGACY)
+        )
+        db.session.commit()
+    assert supervisor_client.get(url).status_code == 400
+
+
+def test_a_calendar_year_in_odd_digits_is_this_year(admin_client: FlaskClient) -> None:
+    for year in ("²", HUGE, "-1"):
+        assert admin_client.get(f"/admin/calendar?year={year}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("slug", "data", "field"),
+    [
+        ("dispatch", {"department": "abc"}, "department"),
+        ("dispatch", {"department": HUGE}, "department"),
+        ("dispatch", {"department": "{zjj}", "handler": HUGE}, "handler"),
+        ("dispatch", {"department": "{zjj}", "assisting": HUGE}, "assisting"),
+        ("dispatch", {"department": "{zjj}", "assisting": "²"}, "assisting"),
+        ("leader", {"leader": HUGE}, "leader"),
+        ("leader", {"leader": "-3"}, "leader"),
+    ],
+)
+def test_a_choice_that_names_no_id_is_a_field_error(
+    app: Flask, supervisor_client: FlaskClient, slug: str, data: dict[str, str], field: str
+) -> None:
+    from tests.factories import department
+
+    with app.app_context():
+        number = case_in(CaseStatus.NEW).number
+        zjj = str(department("zjj").id)
+        events = db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent))
+    supervisor_client.get("/staff/queue?lang=en")
+    filled = {k: v.replace("{zjj}", zjj) for k, v in data.items()}
+    response = act(supervisor_client, number, slug, filled)
+    assert response.status_code == 400
+    assert re.search(
+        rf'id="{field}-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
+    )
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case.status is CaseStatus.NEW and case.lead_department_id is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent)) == events
+
+
+def test_a_category_s_policy_beyond_the_range_is_a_field_error(
+    app: Flask, admin_client: FlaskClient
+) -> None:
+    page = admin_client.get("/admin/categories/1?lang=en").get_data(as_text=True)
+    fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    fields.update(policy_id=HUGE, csrf_token=csrf_token(admin_client, "/admin/categories/1"))
+    with nothing_written(app):
+        response = admin_client.post("/admin/categories/1", data=fields)
+    assert response.status_code == 400
+    assert "Not a valid choice." in response.get_data(as_text=True)
+
+
+def test_a_district_beyond_the_range_is_a_field_error(
+    app: Flask, client: FlaskClient, demo_base: None
+) -> None:
+    from tests.web.public.test_request_form import good_fields, post_form
+
+    client.get("/?lang=en")
+    with nothing_written(app):
+        response = post_form(client, good_fields(district="99999999999999999999"))
+    assert response.status_code == 200
+    assert re.search(
+        r'id="district-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
+    )
+
+
+# NUL anywhere: a clear 400, whoever sends it and wherever it is.
+
+
+def test_nul_in_a_staff_action_text_is_a_400(app: Flask, handler_client: FlaskClient) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    handler_client.get("/staff/queue?lang=en")
+    with nothing_written(app):
+        response = act(handler_client, number, "note", {"text": "已联系\x00市民"})
+    assert response.status_code == 400
+    assert "not allowed (NUL)" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("withdraw", {"reason": "不需要了\x00"}),
+        ("information", {"text": "\x00补充"}),
+    ],
+)
+def test_nul_in_a_citizen_s_text_is_a_400(
+    app: Flask, client: FlaskClient, demo_base: None, path: str, data: dict[str, str]
+) -> None:
+    with app.app_context():
+        case, key = submit_case(
+            NewCase(
+                kind="help",  # type: ignore[arg-type]
+                category_code="road-damage",
+                title="路灯不亮",
+                description="红旗西街路灯不亮。",
+                citizen_name="张秀英",
+                citizen_phone="13812345678",
+                consent_privacy=True,
+            ),
+            Actor.citizen(),
+        )
+        number = case.number
+        db.session.remove()
+    assert client.get(f"/p/{key}").status_code == 302
+    token = csrf_token(client, f"/track/{number}")
+    with app.app_context():
+        before = _row_counts()
+    response = client.post(f"/track/{number}/{path}", data={**data, "csrf_token": token})
+    assert response.status_code == 400
+    with app.app_context():
+        assert _row_counts() == before
+        assert db.session.scalar(sa.select(Case.status).where(Case.number == number)) is (
+            CaseStatus.NEW
+        )
+
+
+def test_nul_in_the_public_form_or_an_address_is_a_400(
+    app: Flask, client: FlaskClient, demo_base: None
+) -> None:
+    from tests.web.public.test_request_form import good_fields, post_form
+
+    client.get("/?lang=en")
+    with nothing_written(app):
+        response = post_form(client, good_fields(description="有\x00空字符"))
+        assert response.status_code == 400
+        assert "not allowed (NUL)" in response.get_data(as_text=True)
+        for url in (
+            "/track/YC2026-000001%00",
+            "/stats?lang=%00",
+            "/staff/login?next=%00",
+        ):
+            assert client.get(url).status_code == 400, url
+
+
+def test_a_control_character_in_an_action_text_is_a_field_error(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    handler_client.get("/staff/queue?lang=en")
+    for text in ("已联系\x01市民", "\x1b[31m", "a\x85b"):
+        with nothing_written(app):
+            response = act(handler_client, number, "note", {"text": text})
+        assert response.status_code == 400
+        assert "Contains characters that are not allowed." in response.get_data(as_text=True)
+
+
+# Filing dates: from FILING_EARLIEST_DATE (2000-01-01) to today.
+
+
+def _today() -> date:
+    return datetime.now(CITY).date()
+
+
+@pytest.mark.parametrize(
+    ("received", "message"),
+    [
+        ("0001-01-01", "Enter a date from 1900-01-01 to 2199-12-31."),
+        ("1999-12-31", "The date received cannot be before 2000-01-01."),
+        ("9999-12-31", "Enter a date from 1900-01-01 to 2199-12-31."),
+        ("TOMORROW", "The date received cannot be in the future."),
+    ],
+)
+def test_a_filing_date_out_of_range_is_a_field_error(
+    app: Flask, intake_client: FlaskClient, received: str, message: str
+) -> None:
+    from tests.web.staff.test_intake_on_behalf import URL, field_error, filing
+
+    if received == "TOMORROW":
+        received = (_today() + timedelta(days=1)).isoformat()
+    intake_client.get(URL + "?lang=en")
+    response = intake_client.post(
+        URL, data=filing(intake_client, received_at=received, channel="letter")
+    )
+    assert response.status_code == 400
+    assert message in field_error(response.get_data(as_text=True), "received_at")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_a_letter_of_the_first_day_allowed_is_filed(app: Flask, intake_client: FlaskClient) -> None:
+    from tests.web.staff.test_intake_on_behalf import URL, filing
+
+    response = intake_client.post(
+        URL, data=filing(intake_client, received_at="2000-01-01", channel="letter")
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(Case.number)).startswith("YC2000-")
+
+
+def test_inbox_marking_still_works(app: Flask, handler_client: FlaskClient) -> None:
+    """The bounded converter still reads real ids."""
+    from caseapp.services import supervision
+    from tests.factories import staff
+
+    with app.app_context():
+        case = case_in(CaseStatus.IN_PROGRESS)
+        supervision.urge_case(case, staff("supervisor"), "请加快。", version=None)
+        message_id = db.session.scalar(sa.select(InboxMessage.id).order_by(InboxMessage.id))
+    token = csrf_token(handler_client, "/staff/inbox")
+    response = handler_client.post(f"/staff/inbox/{message_id}/read", data={"csrf_token": token})
+    assert response.status_code == 302
