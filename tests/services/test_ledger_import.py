@@ -118,6 +118,8 @@ BAD_ROWS = [
     pytest.param({"target_date": "2024-13-01"}, "目标日期", "YYYY-MM-DD", id="month 13"),
     pytest.param({"target_date": "年底前"}, "目标日期", "年底前", id="date as words"),
     pytest.param({"target_date": 45000}, "目标日期", "45000", id="date as a number"),
+    pytest.param({"target_date": "0001-01-01"}, "目标日期", "1900-01-01", id="year 1"),
+    pytest.param({"target_date": date(2500, 1, 1)}, "目标日期", "2199-12-31", id="year 2500"),
     pytest.param({"status": "已完成"}, "状态", "已完成", id="status unknown"),
     pytest.param({"status": "已销号"}, "销号日期", "needs the date", id="written off, no date"),
     pytest.param(

@@ -418,3 +418,36 @@ def test_inbox_marking_still_works(app: Flask, handler_client: FlaskClient) -> N
     token = csrf_token(handler_client, "/staff/inbox")
     response = handler_client.post(f"/staff/inbox/{message_id}/read", data={"csrf_token": token})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("description", "reason"),
+    [
+        ("\u200b\u200b\u200b\n红旗西街路灯不亮。", "no letters or digits"),
+        ("\u202e路灯不亮\n红旗西街路灯不亮。", "not allowed"),
+    ],
+)
+def test_the_api_refuses_an_invisible_or_reversed_title(
+    app: Flask, client: FlaskClient, demo_base: None, description: str, reason: str
+) -> None:
+    """The API files through the web form's check: its title is the description's first
+    line."""
+    from caseapp.services import api_keys
+
+    with app.app_context():
+        api_key = api_keys.create_key("区便民服务App", None)[1]
+        db.session.remove()
+    data = {
+        "api_key": api_key,
+        "service_code": "road-damage",
+        "description": description,
+        "address_string": "红旗西街",
+        "first_name": "秀英",
+        "last_name": "张",
+        "phone": "13812345678",
+        "locale": "en",
+    }
+    with nothing_written(app):
+        response = client.post("/open311/v2/requests.json", data=data)
+    assert response.status_code == 400
+    assert any(reason in error["description"] for error in response.get_json())
