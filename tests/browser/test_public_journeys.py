@@ -114,7 +114,7 @@ def test_file_with_a_photo_answer_a_question_and_rate(
     citizen.reload()
     expect(citizen.get_by_role("heading", name=words["need_answer"])).to_be_visible()
     citizen.screenshot(path=screenshots / f"case-question-{lang}-desktop.png", full_page=True)
-    citizen.fill("#text", "原来在路东，村口小卖部门前。")
+    citizen.fill("#reply-text", "原来在路东，村口小卖部门前。")
     citizen.get_by_role("button", name=words["send_answer"]).click()
     # The answer is in once the page it leads back to no longer asks the question.
     expect(citizen.get_by_role("heading", name=words["need_answer"])).to_have_count(0)
