@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 from wtforms import Field
-from wtforms.validators import StopValidation
+from wtforms.validators import Optional, StopValidation
 from wtforms.validators import ValidationError as FieldError
 
 from caseapp.models.types import ID_MAX
@@ -49,6 +49,7 @@ __all__ = [
     "init_app",
     "int_arg",
     "int_range",
+    "optional_choice",
     "parse_id",
     "parse_ids",
     "parse_int",
@@ -106,6 +107,15 @@ def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
     if found is None:
         abort(400)
     return found
+
+
+def optional_choice() -> Optional:
+    """``Optional()`` for a select or radio field: only an empty value is "not given".
+
+    A plain ``Optional()`` also takes a blank (" ") for empty, and then clears the
+    field's own "Not a valid choice", so the blank reached the view (``CaseStatus(" ")``,
+    ``int(" ")``: a 500)."""
+    return Optional(strip_whitespace=False)
 
 
 def id_choice(form: Any, field: Field) -> None:

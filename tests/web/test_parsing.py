@@ -17,7 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import IntegerConverter
 from wtforms import DateField, DateTimeField, Field, Form, IntegerField
-from wtforms.validators import NumberRange
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.validators import NumberRange, Optional
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, InboxMessage
@@ -129,6 +130,26 @@ def test_every_integer_and_date_field_of_every_form_is_bounded(app: Flask) -> No
                 unbounded.append(f"{form.__module__}.{form.__name__}.{name}")
     assert checked >= 10
     assert unbounded == []
+
+
+def test_no_select_lets_a_blank_past_its_choices(app: Flask) -> None:
+    """``Optional()`` takes " " for empty and clears the select's "Not a valid choice";
+    a select that checks its choices uses ``optional_choice()`` instead."""
+    checked, lax = 0, []
+    for form in _form_classes():
+        for name in dir(form):
+            unbound = getattr(form, name, None)
+            field_class = getattr(unbound, "field_class", None)
+            if not isinstance(field_class, type) or not issubclass(field_class, SelectFieldBase):
+                continue
+            if not unbound.kwargs.get("validate_choice", True):
+                continue  # the view reads it with parse_id or the service checks it
+            checked += 1
+            for validator in unbound.kwargs.get("validators") or []:
+                if isinstance(validator, Optional) and not validator.string_check(" "):
+                    lax.append(f"{form.__module__}.{form.__name__}.{name}")
+    assert checked >= 5
+    assert lax == []
 
 
 # --- the attacks of issue 15, replayed --------------------------------------------------------
@@ -451,3 +472,46 @@ def test_the_api_refuses_an_invisible_or_reversed_title(
         response = client.post("/open311/v2/requests.json", data=data)
     assert response.status_code == 400
     assert any(reason in error["description"] for error in response.get_json())
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/staff/queue?status=%20", 200),  # the filters show the error
+        ("/staff/queue?kind=%20&channel=%20&deadline=%20&legacy=%20", 200),
+        ("/staff/queue.csv?status=%20", 400),
+        ("/supervisor/scorecards?department=%20", 400),
+        ("/supervisor/scorecards.xlsx?department=%20", 400),
+    ],
+)
+def test_a_blank_choice_is_refused_not_read(
+    supervisor_client: FlaskClient, url: str, status: int
+) -> None:
+    """Found by the property test: a blank passed Optional() and the select's own check,
+    and reached CaseStatus(" ") and int(" ")."""
+    supervisor_client.get("/staff/queue?lang=en")
+    response = supervisor_client.get(url)
+    assert response.status_code == status
+    if status == 200:
+        assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_a_blank_petition_decision_is_a_field_error(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    from caseapp.models.enums import CaseKind
+
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION).number
+    handler_client.get("/staff/queue?lang=en")
+    with nothing_written(app):
+        response = act(
+            handler_client,
+            number,
+            "resolve",
+            {"text": "经调查，诉求不成立。", "confirm_public": "y", "decision": " "},
+        )
+    assert response.status_code == 400
+    assert re.search(
+        r'id="decision-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
+    )

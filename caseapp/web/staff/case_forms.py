@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from caseapp.models import Case
 from caseapp.models.enums import PetitionDecision, Satisfaction
 from caseapp.services.milestones import MAX_MILESTONES
-from caseapp.web.parsing import date_range, id_choice
+from caseapp.web.parsing import date_range, id_choice, optional_choice
 from caseapp.web.public.forms import REQUIRED, choice_list
 
 TEXT = [DataRequired(REQUIRED), Length(max=4000)]
@@ -91,7 +91,7 @@ class RejectForm(PublicTextForm):
                 ("discipline_inspection", _l("Discipline inspection")),
             ]
         ),
-        validators=[Optional()],
+        validators=[optional_choice()],
     )
 
 
@@ -111,7 +111,7 @@ class ResolveForm(PublicTextForm):
                 (PetitionDecision.NOT_SUPPORTED.value, _l("Not supported")),
             ]
         ),
-        validators=[Optional()],
+        validators=[optional_choice()],
     )
 
 

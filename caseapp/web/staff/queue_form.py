@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from caseapp.labels import CHANNEL_LABELS, KIND_LABELS, STATUS_LABELS
 from caseapp.models.enums import CaseKind, CaseStatus, Channel
 from caseapp.services.queue import QUEUE_STATUSES, DeadlineState, FilterOptions, QueueFilters
-from caseapp.web.parsing import date_range
+from caseapp.web.parsing import date_range, optional_choice
 
 DEADLINE_LABELS = {
     DeadlineState.DUE_TODAY: _l("Due today"),
@@ -25,7 +25,7 @@ ANY = ("", _l("Any"))
 
 
 def _choice(**kwargs: Any) -> SelectField:
-    return SelectField(default="", validators=[Optional()], **kwargs)
+    return SelectField(default="", validators=[optional_choice()], **kwargs)
 
 
 class QueueFilterForm(FlaskForm):

@@ -18,7 +18,7 @@ from caseapp.reports.scorecards import (
     custom_period,
     period_containing,
 )
-from caseapp.web.parsing import date_range
+from caseapp.web.parsing import date_range, optional_choice
 from caseapp.web.public.forms import choice_list
 
 PERIOD_LABELS = {
@@ -47,7 +47,7 @@ class ScorecardPeriodForm(FlaskForm):
     )
     first = DateField(_l("From"), validators=[Optional(), date_range()])
     last = DateField(_l("To"), validators=[Optional(), date_range()])
-    department = SelectField(_l("Trend of"), default="", validators=[Optional()])
+    department = SelectField(_l("Trend of"), default="", validators=[optional_choice()])
 
     PARAMETERS = ("period", "day", "first", "last", "department")
 
