@@ -9,17 +9,30 @@ import sqlalchemy as sa
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.models import CalendarOverride, Case, CaseClock
+from caseapp.models import CalendarOverride, CalendarYear, Case, CaseClock
 from caseapp.models.enums import Clock, PolicyTerm, TimeUnit
 from caseapp.models.types import utcnow
-from caseapp.workflow.calendar import WorkingCalendar, next_year_warning
-from caseapp.workflow.deadlines import DeadlineMath, Period, period_for
+from caseapp.workflow.calendar import WorkingCalendar, years_to_warn
+from caseapp.workflow.deadlines import (
+    LEVEL_SUPERVISED,
+    DeadlineMath,
+    Period,
+    level_after_move,
+    period_for,
+)
 
 
 def load_calendar() -> WorkingCalendar:
-    """The working calendar with the admin's overrides as they are now."""
+    """The working calendar with the admin's overrides and imported years as they are now."""
     overrides = db.session.execute(sa.select(CalendarOverride.day, CalendarOverride.kind)).all()
-    return WorkingCalendar(overrides={day: kind for day, kind in overrides})
+    return WorkingCalendar(
+        overrides={day: kind for day, kind in overrides}, imported_years=imported_years()
+    )
+
+
+def imported_years() -> frozenset[int]:
+    """The years whose complete official schedule the admin imported."""
+    return frozenset(db.session.scalars(sa.select(CalendarYear.year)))
 
 
 def deadline_math() -> DeadlineMath:
@@ -87,16 +100,21 @@ def resume_all(case: Case, now: datetime, math: DeadlineMath) -> None:
     for row in running(case):
         if row.paused_at is None:
             continue
-        row.due_at = math.after_pause(row.due_at, TimeUnit(row.unit), row.paused_at, now)
+        move_deadline(row, math.after_pause(row.due_at, TimeUnit(row.unit), row.paused_at, now))
         row.paused_at = None
-        row.escalation_level = 0  # a new deadline starts a new escalation episode
 
 
 def extend_clock(row: CaseClock, extension: Period, math: DeadlineMath) -> None:
     """Move a running clock's deadline later (an approved extension)."""
-    row.due_at = math.extended(row.due_at, extension)
+    move_deadline(row, math.extended(row.due_at, extension))
     row.extended_by += extension.value
-    row.escalation_level = 0
+
+
+def move_deadline(row: CaseClock, due: datetime) -> None:
+    """Set a running clock's deadline to ``due``; its escalation level stands while the
+    deadline does, and 督办 stands through any move (``level_after_move``)."""
+    row.escalation_level = level_after_move(row.escalation_level, row.due_at, due)
+    row.due_at = due
 
 
 def refresh_summary(case: Case) -> None:
@@ -104,9 +122,19 @@ def refresh_summary(case: Case) -> None:
     active = [row for row in running(case) if row.paused_at is None]
     case.next_deadline_at = min((row.due_at for row in active), default=None)
     case.escalation_level = max((row.escalation_level for row in active), default=0)
+    if any(row.escalation_level >= LEVEL_SUPERVISED for row in running(case)):
+        case.escalation_level = LEVEL_SUPERVISED  # 督办 shows while the case waits, too
 
 
-def calendar_warning(now: datetime | None = None) -> int | None:
-    """The next year, when from 1 December on no calendar data covers it (DESIGN §4)."""
-    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
-    return next_year_warning((now or utcnow()).astimezone(zone).date(), load_calendar())
+def calendar_warning(now: datetime | None = None) -> list[int]:
+    """The years the calendar does not cover that pages must warn about (DESIGN §4):
+    this year, next year from 1 December, and any year a running clock reaches."""
+    math = DeadlineMath(
+        WorkingCalendar(imported_years=imported_years()),
+        ZoneInfo(current_app.config["CITY_TIMEZONE"]),
+    )
+    latest = db.session.scalar(
+        sa.select(sa.func.max(CaseClock.due_at)).where(CaseClock.stopped_at.is_(None))
+    )
+    reached = [math.deadline_day(latest)] if latest is not None else []
+    return years_to_warn(math.local_date(now or utcnow()), math.calendar, reached)

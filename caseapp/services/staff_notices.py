@@ -23,6 +23,12 @@ from caseapp.services import deadlines
 from caseapp.services.case_page import users_with_role
 from caseapp.services.lifecycle import DECIDED_BY, Actor
 from caseapp.workflow import lifecycle
+from caseapp.workflow.deadlines import (
+    ESCALATING_CLOCKS,
+    LEVEL_SUPERVISED,
+    Audience,
+    escalation_audience,
+)
 from caseapp.workflow.lifecycle import Capacity
 
 # The email each kind of inbox notice goes out as (texts in caseapp.notify.texts).
@@ -95,10 +101,34 @@ def _others(users: Iterable[User | None], actor: Actor) -> list[User | None]:
     return [user for user in users if user is None or user.id != me]
 
 
+def escalation_recipients(case: Case, clock: Clock, level: int) -> list[User]:
+    """The active people told that the case's ``clock`` reached ``level``, by the table
+    of DESIGN §4 (``workflow.deadlines.escalation_audience``)."""
+    audience = escalation_audience(clock, level, held=case.lead_department_id is not None)
+    people: list[User | None] = []
+    if Audience.INTAKE in audience:
+        people += users_with_role(Role.INTAKE)
+    if Audience.LEADS in audience:
+        people += _leads_of(case)
+    if Audience.HANDLER in audience:
+        people.append(case.handler)
+    if Audience.SUPERVISORS in audience:
+        people += users_with_role(Role.SUPERVISOR)
+    if Audience.RESPONSIBLE_LEADER in audience:
+        people.append(case.responsible_leader)
+    unique = {user.id: user for user in people if user is not None and user.active}
+    return list(unique.values())
+
+
 def case_urged(case: Case, event: CaseEvent, text: str, actor: Actor) -> None:
-    """督办: tell the case's handler and the leads of its lead department."""
+    """督办: tell the people of each running clock at level 3 (the supervisors and the
+    responsible leader among them), but not the one who urged."""
+    clocks = {row.clock for row in deadlines.running(case) if row.clock in ESCALATING_CLOCKS}
+    people: list[User | None] = [case.handler, *_leads_of(case)] if not clocks else []
+    for clock in sorted(clocks):
+        people += escalation_recipients(case, clock, LEVEL_SUPERVISED)
     notify_staff(
-        _others([case.handler, *_leads_of(case)], actor),
+        _others(people, actor),
         case,
         "urged",
         f"urge:{event.id}",

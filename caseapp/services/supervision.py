@@ -16,21 +16,23 @@ from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.intake import _text
 from caseapp.services.lifecycle import Actor
 from caseapp.services.milestones import Milestone, checked_milestones
-from caseapp.workflow.deadlines import LEVEL_SUPERVISED
+from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import may_see_identity
 
 
 def urge_case(
     case: Case, actor: Actor, text: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
-    """督办: a supervisor or the responsible leader presses on the case (level 3); the
-    handler and the department's leads are told."""
+    """督办: a supervisor or the responsible leader presses on the case: its running
+    clocks, paused ones included, go to level 3 and keep it until they stop (through
+    pauses and extensions); the people of each clock at level 3 are told."""
     now = now_or(now)
     text = _text(text, "text")
 
     def effects() -> None:
         for row in deadlines.running(case):
-            row.escalation_level = LEVEL_SUPERVISED
+            if row.clock in ESCALATING_CLOCKS:
+                row.escalation_level = LEVEL_SUPERVISED
 
     outcome = lifecycle.apply_action(
         case,

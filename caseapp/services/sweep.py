@@ -1,8 +1,9 @@
 """The deadline sweep (DESIGN §4): raise escalation levels, resume cases whose reply
 window passed, close resolved cases whose feedback window passed, and notify staff once
-per (case, clock, deadline, level). Idempotent; safe to run from several hosts at once:
-each case is changed in its own transaction under the case's version check, and every
-notice has a unique key."""
+per (case, clock, deadline, level), the people of ``workflow.deadlines.
+escalation_audience``. Idempotent; safe to run from several hosts at once: each case is
+changed in its own transaction under the case's version check, a level is raised
+together with its notices, and every notice has a unique key."""
 
 from __future__ import annotations
 
@@ -13,15 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseClock, User
-from caseapp.models.enums import CaseStatus, Clock, EventAction, Role
+from caseapp.models import Case, CaseClock, InboxMessage
+from caseapp.models.enums import CaseStatus, Clock, EventAction
 from caseapp.models.types import utcnow
 from caseapp.services import closing, deadlines, lifecycle, staff_notices
-from caseapp.services.case_page import users_with_role
 from caseapp.services.casework import reply_window_passes
 from caseapp.services.errors import DomainError, StaleVersion
 from caseapp.services.lifecycle import Actor
-from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_OVERDUE, LEVEL_SUPERVISED
+from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_OVERDUE, LEVEL_SUPERVISED
 
 # Clocks further than this from their deadline cannot be due soon yet (the longest
 # policy period is 60 days; 80 % of it leaves 12 days).
@@ -101,7 +101,7 @@ def _escalate(report: SweepReport, now: datetime) -> None:
             CaseClock.paused_at.is_(None),
             CaseClock.due_at <= now + HORIZON,
             CaseClock.escalation_level < LEVEL_SUPERVISED,
-            CaseClock.clock.not_in((Clock.REPLY_WINDOW, Clock.FEEDBACK)),
+            CaseClock.clock.in_(sorted(ESCALATING_CLOCKS)),
         )
         .order_by(CaseClock.case_id, CaseClock.id)
     ).all()
@@ -110,32 +110,28 @@ def _escalate(report: SweepReport, now: datetime) -> None:
         # The case (and its version) first, then the clock: if another sweep raises the
         # clock in between, either we see its new level or our version is stale.
         case = db.session.get(Case, case_id)
-        version = case.version if case is not None else None
         clock = db.session.get(CaseClock, clock_id)
         if case is None or clock is None or clock.stopped_at is not None:
             db.session.rollback()
             continue
         level = math.escalation_level(clock.started_at, clock.due_at, now)
-        before = clock.escalation_level
-        if level <= before:
+        if level <= clock.escalation_level:
             db.session.rollback()
             continue
         try:
-            _raise_level(case, clock, level, now, version)
-        except (StaleVersion, DomainError):
+            told = _raise_level(case, clock, level, now)
+        except (StaleVersion, DomainError, IntegrityError):
+            # Another sweep (or a person) changed the case first: its work stands.
             db.session.rollback()
             report.skipped += 1
             continue
         report.escalated[level] += 1
-        # A clock that skipped levels (the sweep did not run for a while) still tells
-        # everyone each level would have told.
-        for reached in range(before + 1, level + 1):
-            report.notices += _notify_staff(case, clock, reached, now)
+        report.notices += told
 
 
-def _raise_level(
-    case: Case, clock: CaseClock, level: int, now: datetime, version: int | None
-) -> None:
+def _raise_level(case: Case, clock: CaseClock, level: int, now: datetime) -> int:
+    """Raise the clock to ``level`` and tell its people, in one transaction: the level
+    and its notices are written together or not at all. Returns how many were told."""
     before = clock.escalation_level
 
     def effects() -> None:
@@ -159,39 +155,36 @@ def _raise_level(
         },
         effects=effects,
     )
+    # The case row is written (and, on PostgreSQL, locked) under its version: a sweep
+    # on another host now waits and then finds the version stale.
+    told = _notify_staff(case, clock, level, now)
     lifecycle.commit()
-
-
-def recipients(case: Case, level: int) -> list[User]:
-    """Who is told at each level: the handler (1), the department's lead (2), the
-    supervisors and the responsible leader (3)."""
-    people: list[User] = []
-    if level == LEVEL_DUE_SOON and case.handler is not None:
-        people.append(case.handler)
-    if level == LEVEL_OVERDUE and case.lead_department_id is not None:
-        people += users_with_role(Role.LEAD, case.lead_department_id)
-        if case.handler is not None:
-            people.append(case.handler)
-    if level == LEVEL_SUPERVISED:
-        people += users_with_role(Role.SUPERVISOR)
-        if case.responsible_leader is not None:
-            people.append(case.responsible_leader)
-    unique = {user.id: user for user in people if user.active}
-    return list(unique.values())
+    return told
 
 
 def _notify_staff(case: Case, clock: CaseClock, level: int, now: datetime) -> int:
-    """An inbox notice (and an email where the user has one) per recipient, once: each in
-    its own transaction, so a notice another sweep wrote already is skipped alone."""
-    sent = 0
+    """A notice of the level reached to each of its people (an inbox row, and an email
+    where they have one), once per (case, clock, deadline, level): whoever a notice of
+    that key reached already is skipped. A clock that skipped levels (the sweep did not
+    run for a while) tells of the level it reached; its people include every lower
+    level's (``escalation_audience``)."""
     key = f"esc:{case.id}:{clock.clock}:{clock.due_at:%Y%m%d%H%M}:{level}"
+    people = staff_notices.escalation_recipients(case, clock.clock, level)
+    told = set(
+        db.session.scalars(
+            sa.select(InboxMessage.dedupe_key).where(
+                InboxMessage.dedupe_key.in_([f"{key}:{user.id}" for user in people])
+            )
+        )
+    )
     params = {"number": case.number, "title": case.title, "clock": str(clock.clock),
               "level": level, "due": clock.due_at.isoformat()}  # fmt: skip
-    for user in recipients(case, level):
-        staff_notices.notify_staff([user], case, f"escalation_{level}", key, params, now)
-        try:
-            db.session.commit()
-            sent += 1
-        except IntegrityError:
-            db.session.rollback()  # already told: another sweep wrote it
-    return sent
+    added = staff_notices.notify_staff(
+        [user for user in people if f"{key}:{user.id}" not in told],
+        case,
+        f"escalation_{level}",
+        key,
+        params,
+        now,
+    )
+    return len(added)

@@ -7,12 +7,13 @@ the day it started, that day not counted. An hour clock ends N wall-clock hours 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from caseapp.models.enums import CaseKind, PolicyTerm, Priority, TimeUnit
+from caseapp.models.enums import CaseKind, Clock, PolicyTerm, Priority, TimeUnit
 from caseapp.workflow.calendar import WorkingCalendar
 
 # Escalation levels of a running clock.
@@ -20,6 +21,56 @@ LEVEL_NONE, LEVEL_DUE_SOON, LEVEL_OVERDUE, LEVEL_SUPERVISED = 0, 1, 2, 3
 DUE_SOON_SHARE = 0.8  # due soon once 80 % of the period is used …
 DUE_SOON_WORKING_DAYS = 1  # … or from 1 working day before the deadline, if earlier
 AUTO_SUPERVISE_WORKING_DAYS = 5  # supervised automatically 5 working days after overdue
+
+
+class Audience(enum.StrEnum):
+    """Whom an escalation notice goes to, in the words of DESIGN §4."""
+
+    INTAKE = "intake"  # every intake clerk
+    HANDLER = "handler"  # the case's handler, where one is named
+    LEADS = "leads"  # the leads of the case's lead department
+    SUPERVISORS = "supervisors"  # every supervisor (督办)
+    RESPONSIBLE_LEADER = "responsible_leader"  # the case's 包联领导, where one is set
+
+
+# Who is told when a clock reaches a level (DESIGN §4), at every level: the people who
+# must act on it. The first-response clock is told like the resolve clock (DESIGN names
+# no one for it; the same people answer the citizen).
+ESCALATION_AUDIENCE: Mapping[Clock, frozenset[Audience]] = {
+    Clock.ACCEPT: frozenset({Audience.INTAKE}),
+    Clock.SIGN: frozenset({Audience.LEADS, Audience.HANDLER}),
+    Clock.FIRST_RESPONSE: frozenset({Audience.HANDLER, Audience.LEADS}),
+    Clock.RESOLVE: frozenset({Audience.HANDLER, Audience.LEADS}),
+}
+# … and at level 3 (督办) the supervisors and the responsible leader as well.
+SUPERVISED_AUDIENCE = frozenset({Audience.SUPERVISORS, Audience.RESPONSIBLE_LEADER})
+ESCALATING_CLOCKS = frozenset(ESCALATION_AUDIENCE)
+
+
+def escalation_audience(clock: Clock, level: int, *, held: bool = True) -> frozenset[Audience]:
+    """Who is told that ``clock`` reached ``level``. ``held``: a department holds the
+    case; a returned case is back with intake, so intake is told of its resolve clock.
+    Each level's audience includes the one below it, so a clock that skips levels tells
+    everyone once, of the level it reached."""
+    if clock not in ESCALATION_AUDIENCE:
+        raise ValueError(f"the {clock} clock does not escalate")
+    if level <= LEVEL_NONE:
+        return frozenset()
+    audience = ESCALATION_AUDIENCE[clock]
+    if not held and audience & {Audience.HANDLER, Audience.LEADS}:
+        audience = frozenset({Audience.INTAKE})
+    if level >= LEVEL_SUPERVISED:
+        audience |= SUPERVISED_AUDIENCE
+    return audience
+
+
+def level_after_move(level: int, due_before: datetime, due_after: datetime) -> int:
+    """The escalation level a running clock keeps when a pause or an extension sets its
+    deadline to ``due_after`` (DESIGN §4): a level stands while its deadline stands; a
+    new deadline starts a new episode at level 0, except that 督办 (level 3) is kept."""
+    if due_after == due_before:
+        return level
+    return LEVEL_SUPERVISED if level >= LEVEL_SUPERVISED else LEVEL_NONE
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from caseapp.models.enums import CaseKind, PolicyTerm, Priority, TimeUnit
+from caseapp.models.enums import CaseKind, Clock, PolicyTerm, Priority, TimeUnit
 from caseapp.workflow.calendar import WorkingCalendar
 from caseapp.workflow.deadlines import (
+    ESCALATING_CLOCKS,
     LEVEL_DUE_SOON,
     LEVEL_NONE,
     LEVEL_OVERDUE,
     LEVEL_SUPERVISED,
+    Audience,
     DeadlineMath,
     Period,
+    escalation_audience,
+    level_after_move,
     period_for,
 )
 
@@ -187,3 +191,70 @@ def test_period_for_picks_kind_and_urgent_values(
 def test_period_for_a_term_the_policy_lacks() -> None:
     with pytest.raises(KeyError):
         period_for(TERMS, PolicyTerm.FEEDBACK, CaseKind.HELP)
+
+
+# --- escalation: who is told, and which level a moved deadline keeps (DESIGN §4) ----------
+
+IN, HA, LE, SU, RL = (
+    Audience.INTAKE,
+    Audience.HANDLER,
+    Audience.LEADS,
+    Audience.SUPERVISORS,
+    Audience.RESPONSIBLE_LEADER,
+)
+
+
+@pytest.mark.parametrize(
+    ("clock", "held", "levels_1_2"),
+    [
+        (Clock.ACCEPT, False, {IN}),
+        (Clock.SIGN, True, {LE, HA}),
+        (Clock.FIRST_RESPONSE, True, {HA, LE}),
+        (Clock.RESOLVE, True, {HA, LE}),
+        (Clock.RESOLVE, False, {IN}),  # returned: the case is back with intake
+    ],
+)
+def test_each_clock_tells_its_people_and_level_3_the_supervisors_as_well(
+    clock: Clock, held: bool, levels_1_2: set[Audience]
+) -> None:
+    assert escalation_audience(clock, LEVEL_NONE, held=held) == set()
+    assert escalation_audience(clock, LEVEL_DUE_SOON, held=held) == levels_1_2
+    assert escalation_audience(clock, LEVEL_OVERDUE, held=held) == levels_1_2
+    assert escalation_audience(clock, LEVEL_SUPERVISED, held=held) == levels_1_2 | {SU, RL}
+
+
+def test_every_escalating_clock_has_people_at_every_level_each_including_the_last() -> None:
+    for clock in ESCALATING_CLOCKS:
+        for held in (True, False):
+            told = [escalation_audience(clock, level, held=held) for level in (1, 2, 3)]
+            assert all(told) and told[0] <= told[1] <= told[2]
+
+
+@pytest.mark.parametrize("clock", [Clock.REPLY_WINDOW, Clock.FEEDBACK])
+def test_the_citizen_s_windows_do_not_escalate(clock: Clock) -> None:
+    with pytest.raises(ValueError, match="does not escalate"):
+        escalation_audience(clock, LEVEL_OVERDUE)
+
+
+DUE = local(2026, 11, 6)
+
+
+@pytest.mark.parametrize(
+    ("level", "moved_to", "kept"),
+    [
+        (LEVEL_DUE_SOON, DUE, LEVEL_DUE_SOON),  # a pause that began no day: the level stands
+        (LEVEL_OVERDUE, DUE, LEVEL_OVERDUE),
+        (LEVEL_SUPERVISED, DUE, LEVEL_SUPERVISED),
+        (LEVEL_DUE_SOON, DUE + timedelta(days=3), LEVEL_NONE),  # a new deadline: episode 0
+        (LEVEL_OVERDUE, DUE + timedelta(days=3), LEVEL_NONE),
+        (LEVEL_SUPERVISED, DUE + timedelta(days=3), LEVEL_SUPERVISED),  # 督办 stays
+        (LEVEL_SUPERVISED, DUE - timedelta(hours=1), LEVEL_SUPERVISED),
+        (LEVEL_NONE, DUE + timedelta(days=3), LEVEL_NONE),
+    ],
+)
+def test_a_level_stands_while_its_deadline_stands_and_supervision_through_any_move(
+    level: int, moved_to: datetime, kept: int
+) -> None:
+    assert level_after_move(level, DUE, moved_to) == kept
+    # the same instant in another zone is the same deadline
+    assert level_after_move(level, DUE, moved_to.astimezone(UTC)) == kept
