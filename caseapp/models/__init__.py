@@ -16,6 +16,7 @@ from caseapp.models.case import (
 )
 from caseapp.models.catalog import (
     CalendarOverride,
+    CalendarYear,
     Category,
     CategoryQuestion,
     DeadlinePolicy,
@@ -39,6 +40,7 @@ __all__ = [
     "Attachment",
     "AuditLog",
     "CalendarOverride",
+    "CalendarYear",
     "Case",
     "CaseAssist",
     "CaseClock",

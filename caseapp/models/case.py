@@ -262,6 +262,9 @@ class CaseClock(db.Model):
     # The department holding the case when it became overdue (charged on scorecards).
     overdue_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     escalation_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    # The deadline was counted over days of a year the calendar does not cover yet
+    # (Monday–Friday fallback): to be checked, and recomputed once the year is known.
+    on_fallback: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     case: Mapped[Case] = relationship(back_populates="clocks")
 

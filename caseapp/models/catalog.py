@@ -120,7 +120,8 @@ class CategoryQuestion(db.Model):
 
 
 class CalendarOverride(db.Model):
-    """A date that the admin declares a holiday or a working day; wins over the package."""
+    """A date that the admin declares a holiday or a working day; wins over the package.
+    ``calendar_year`` is set on the days of an imported official schedule."""
 
     __tablename__ = "calendar_overrides"
 
@@ -130,8 +131,31 @@ class CalendarOverride(db.Model):
     note: Mapped[str] = mapped_column(sa.String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    calendar_year: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("calendar_years.year", ondelete="CASCADE"), index=True
+    )
 
     created_by: Mapped[User | None] = relationship()
+
+
+class CalendarYear(db.Model):
+    """A year whose complete official holiday schedule the admin imported: the year
+    counts as covered (DESIGN §4). Years the package knows need no row."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(sa.String(300))
+    # "official", or "test-example" (a made-up schedule, only in demo and test instances)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    # SHA-256 of the file imported, to tell one version of a schedule from another.
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    holidays: Mapped[int]
+    workdays: Mapped[int]
+    imported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    imported_by: Mapped[User | None] = relationship()
 
 
 class ReplyTemplate(db.Model):

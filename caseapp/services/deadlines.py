@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.models import CalendarOverride, Case, CaseClock
+from caseapp.models import CalendarOverride, CalendarYear, Case, CaseClock
 from caseapp.models.enums import Clock, PolicyTerm, TimeUnit
 from caseapp.models.types import utcnow
-from caseapp.workflow.calendar import WorkingCalendar, next_year_warning
+from caseapp.workflow.calendar import WorkingCalendar, years_to_warn
 from caseapp.workflow.deadlines import (
     LEVEL_SUPERVISED,
     DeadlineMath,
@@ -23,9 +23,16 @@ from caseapp.workflow.deadlines import (
 
 
 def load_calendar() -> WorkingCalendar:
-    """The working calendar with the admin's overrides as they are now."""
+    """The working calendar with the admin's overrides and imported years as they are now."""
     overrides = db.session.execute(sa.select(CalendarOverride.day, CalendarOverride.kind)).all()
-    return WorkingCalendar(overrides={day: kind for day, kind in overrides})
+    return WorkingCalendar(
+        overrides={day: kind for day, kind in overrides}, imported_years=imported_years()
+    )
+
+
+def imported_years() -> frozenset[int]:
+    """The years whose complete official schedule the admin imported."""
+    return frozenset(db.session.scalars(sa.select(CalendarYear.year)))
 
 
 def deadline_math() -> DeadlineMath:
@@ -119,7 +126,15 @@ def refresh_summary(case: Case) -> None:
         case.escalation_level = LEVEL_SUPERVISED  # 督办 shows while the case waits, too
 
 
-def calendar_warning(now: datetime | None = None) -> int | None:
-    """The next year, when from 1 December on no calendar data covers it (DESIGN §4)."""
-    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
-    return next_year_warning((now or utcnow()).astimezone(zone).date(), load_calendar())
+def calendar_warning(now: datetime | None = None) -> list[int]:
+    """The years the calendar does not cover that pages must warn about (DESIGN §4):
+    this year, next year from 1 December, and any year a running clock reaches."""
+    math = DeadlineMath(
+        WorkingCalendar(imported_years=imported_years()),
+        ZoneInfo(current_app.config["CITY_TIMEZONE"]),
+    )
+    latest = db.session.scalar(
+        sa.select(sa.func.max(CaseClock.due_at)).where(CaseClock.stopped_at.is_(None))
+    )
+    reached = [math.deadline_day(latest)] if latest is not None else []
+    return years_to_warn(math.local_date(now or utcnow()), math.calendar, reached)

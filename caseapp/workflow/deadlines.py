@@ -8,7 +8,7 @@ the day it started, that day not counted. An hour clock ends N wall-clock hours 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -82,6 +82,14 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """A finished pause of a clock (the case waited for the citizen)."""
+
+    paused_at: datetime
+    resumed_at: datetime
+
+
+@dataclass(frozen=True)
 class DeadlineMath:
     """The calendar and the city's time zone, which every computation needs."""
 
@@ -144,6 +152,27 @@ class DeadlineMath:
             return due + (resumed_at - paused_at)
         days = self.days_begun_during(unit, paused_at, resumed_at)
         return self.extended(due, Period(unit, days))
+
+    def replayed(
+        self, start: datetime, period: Period, moves: Sequence[Pause | Period]
+    ) -> datetime:
+        """The deadline of a clock of ``period`` started at ``start`` and moved by
+        ``moves`` in the order they happened (finished pauses, approved extensions),
+        counted with this calendar: what recomputing a running clock gives."""
+        due = self.due_at(start, period)
+        for move in moves:
+            if isinstance(move, Pause):
+                due = self.after_pause(due, period.unit, move.paused_at, move.resumed_at)
+            else:
+                due = self.extended(due, move)
+        return due
+
+    def counted_on_fallback(self, start: datetime, due: datetime, unit: TimeUnit) -> bool:
+        """Whether a deadline counted in working days from ``start`` to ``due`` counted
+        days of a year the calendar does not cover (Monday–Friday fallback)."""
+        if unit is not TimeUnit.WORKING_DAYS:
+            return False
+        return bool(self.calendar.uncovered_years(self.local_date(start), self.deadline_day(due)))
 
     # --- escalation --------------------------------------------------------------------------
     def due_soon_from(self, start: datetime, due: datetime) -> datetime:

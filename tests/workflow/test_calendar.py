@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from caseapp.models.enums import CalendarDayKind
-from caseapp.workflow.calendar import WorkingCalendar, next_year_warning
+from caseapp.workflow.calendar import WorkingCalendar, years_to_warn
 
 
 @pytest.mark.parametrize(
@@ -69,11 +69,57 @@ def test_a_year_without_data_falls_back_to_monday_to_friday_with_a_warning() -> 
     assert calendar.is_working_day(date(2027, 1, 2)) is False  # Saturday
     assert calendar.fallback_years == {2027}
     assert calendar.add_working_days(date(2026, 12, 31), 2) == date(2027, 1, 4)
-    assert next_year_warning(date(2026, 12, 1), calendar) == 2027
-    assert next_year_warning(date(2026, 11, 30), calendar) is None  # only from 1 December
+    assert years_to_warn(date(2026, 12, 1), calendar) == [2027]
+    assert years_to_warn(date(2026, 11, 30), calendar) == []  # only from 1 December …
 
 
-def test_overrides_for_next_year_silence_the_warning() -> None:
+# --- coverage: a year counts only when all of it is known (issue 16, finding 8) ----------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "imported", "year", "covered"),
+    [
+        ({}, frozenset(), 2026, True),  # the package's year
+        ({}, frozenset(), 2027, False),
+        ({date(2027, 1, 1): CalendarDayKind.HOLIDAY}, frozenset(), 2027, False),  # one override
+        ({date(2027, 1, 1): CalendarDayKind.HOLIDAY}, frozenset({2027}), 2027, True),  # imported
+        ({}, frozenset({2027}), 2028, False),
+    ],
+)
+def test_a_year_is_covered_only_when_all_of_it_is_known(
+    overrides: dict[date, CalendarDayKind], imported: frozenset[int], year: int, covered: bool
+) -> None:
+    calendar = WorkingCalendar(overrides=overrides, imported_years=imported)
+    assert calendar.year_is_covered(year) is covered
+
+
+def test_one_override_for_next_year_does_not_silence_the_warning() -> None:
     calendar = WorkingCalendar(overrides={date(2027, 1, 1): CalendarDayKind.HOLIDAY})
-    assert next_year_warning(date(2026, 12, 15), calendar) is None
-    assert calendar.is_working_day(date(2027, 1, 1)) is False
+    assert years_to_warn(date(2026, 12, 15), calendar) == [2027]
+    assert calendar.is_working_day(date(2027, 1, 1)) is False  # the override still counts …
+    assert calendar.fallback_years == {2027}  # … but the answer is the fallback's
+
+
+def test_an_imported_year_is_no_fallback() -> None:
+    calendar = WorkingCalendar(
+        overrides={date(2027, 1, 1): CalendarDayKind.HOLIDAY}, imported_years=frozenset({2027})
+    )
+    assert calendar.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    assert calendar.fallback_years == set()
+    assert years_to_warn(date(2026, 12, 15), calendar) == []
+
+
+@pytest.mark.parametrize(
+    ("today", "reached", "years"),
+    [
+        (date(2026, 11, 30), [], []),
+        (date(2026, 11, 30), [date(2027, 1, 8)], [2027]),  # a clock reaches into 2027
+        (date(2026, 12, 1), [], [2027]),  # from 1 December
+        (date(2026, 12, 31), [date(2026, 12, 31)], [2027]),
+        (date(2027, 1, 1), [], [2027]),  # the warning does not stop on 1 January
+        (date(2027, 1, 5), [date(2028, 1, 3)], [2027, 2028]),
+        (date(2026, 6, 1), [date(2026, 6, 5)], []),
+    ],
+)
+def test_years_to_warn(today: date, reached: list[date], years: list[int]) -> None:
+    assert years_to_warn(today, WorkingCalendar(), reached) == years

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 from wtforms import DateField, RadioField, StringField
 from wtforms.validators import Length, Optional
@@ -64,10 +65,27 @@ def _render(form: OverrideForm, year: int, status: int = 200) -> tuple[str, int]
             overrides=admin_policies.overrides_for_year(year),
             day_kind_labels=DAY_KIND_LABELS,
             package_knows=deadlines.load_calendar().has_data_for(year),
-            calendar_year=deadlines.calendar_warning(),
         ),
         status,
     )
+
+
+def _calendar_warning_years() -> list[int]:
+    """The uncovered years to warn about, once per request; none if it cannot be told
+    (the warning must not break the page around it, the error pages included)."""
+    if "calendar_warning_years" not in g:
+        try:
+            g.calendar_warning_years = deadlines.calendar_warning()
+        except SQLAlchemyError:
+            current_app.logger.warning("calendar warning unavailable", exc_info=True)
+            g.calendar_warning_years = []
+    return list(g.calendar_warning_years)
+
+
+@bp.app_context_processor
+def calendar_warning_context() -> dict[str, object]:
+    """``calendar_warning_years()`` for base.html, shown on every staff page (DESIGN §4)."""
+    return {"calendar_warning_years": _calendar_warning_years}
 
 
 @bp.route("/calendar")

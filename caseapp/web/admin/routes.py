@@ -5,15 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from caseapp.services import deadlines, outbox_admin
+from caseapp.services import outbox_admin
 from caseapp.web.admin import bp
 
 
 @bp.route("/")
 def index() -> str:
-    return render_template(
-        "admin/index.html", counts=outbox_admin.counts(), calendar_year=deadlines.calendar_warning()
-    )
+    return render_template("admin/index.html", counts=outbox_admin.counts())
 
 
 @bp.route("/outbox")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from caseapp.services import deadlines, escalation_board
+from caseapp.services import escalation_board
 from caseapp.web.parsing import id_arg
 from caseapp.web.supervisor import bp
 
@@ -19,5 +19,4 @@ def escalations() -> str:
         approvals=approvals,
         decidable=escalation_board.decidable(current_user, approvals),
         department=department,
-        calendar_year=deadlines.calendar_warning(),
     )
