@@ -106,12 +106,12 @@ def escalation_recipients(case: Case, clock: Clock, level: int) -> list[User]:
     of DESIGN §4 (``workflow.deadlines.escalation_audience``)."""
     audience = escalation_audience(clock, level, held=case.lead_department_id is not None)
     people: list[User | None] = []
-    if Audience.INTAKE in audience:
-        people += users_with_role(Role.INTAKE)
-    if Audience.LEADS in audience:
-        people += _leads_of(case)
     if Audience.HANDLER in audience:
         people.append(case.handler)
+    if Audience.LEADS in audience:
+        people += _leads_of(case)
+    if Audience.INTAKE in audience:
+        people += users_with_role(Role.INTAKE)
     if Audience.SUPERVISORS in audience:
         people += users_with_role(Role.SUPERVISOR)
     if Audience.RESPONSIBLE_LEADER in audience:
