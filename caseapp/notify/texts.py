@@ -62,11 +62,11 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "staff_escalation": {
         "zh_CN": (
             "案件预警 {number}",
-            "案件{number}（{title}）的{clock}时限{due}，预警级别{level}，请及时处理。",
+            "案件{number}（{title}）{level}：{clock}时限{due}，请及时处理。",
         ),
         "en": (
             "Case alert {number}",
-            "Case {number} ({title}): the {clock} deadline {due} is at alert level {level}.",
+            "Case {number} ({title}) is {level}: the {clock} deadline is {due}.",
         ),
     },
     "staff_urged": {
@@ -117,6 +117,13 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
     "zh_CN": {
         "kind": {"extension": "延期申请", "return": "退单申请", "redo": "再次重办申请"},
         "approved": {"True": "已获同意", "False": "未获同意"},
+        "clock": {
+            "accept": "受理",
+            "sign": "签收",
+            "first_response": "首次响应",
+            "resolve": "办结",
+        },
+        "level": {"1": "即将到期", "2": "已超期", "3": "督办中"},
     },
     "en": {
         "kind": {
@@ -125,6 +132,13 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
             "redo": "further redo",
         },
         "approved": {"True": "was approved", "False": "was denied"},
+        "clock": {
+            "accept": "accept",
+            "sign": "sign-for",
+            "first_response": "first-response",
+            "resolve": "resolve",
+        },
+        "level": {"1": "due soon", "2": "overdue", "3": "supervised"},
     },
 }
 

@@ -273,3 +273,19 @@ def test_an_urge_tells_intake_of_a_case_not_yet_accepted() -> None:
     assert running(case, Clock.ACCEPT).escalation_level == LEVEL_SUPERVISED
     rows = db.session.scalars(sa.select(InboxMessage).where(InboxMessage.kind == "urged")).all()
     assert {db.session.get(User, row.user_id).username for row in rows} == {"intake", "leader"}
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh_CN", "已超期：受理时限"),
+        ("en", "is overdue: the accept deadline"),
+    ],
+)
+def test_the_email_names_the_clock_and_the_level_in_words(language: str, words: str) -> None:
+    from caseapp.notify.texts import render
+
+    params = {"number": "YC2026-000123", "title": "t", "clock": "accept", "level": 2,
+              "due": "2026-11-03T16:00:00+00:00"}  # fmt: skip
+    _subject, text = render("staff_escalation", language, params)
+    assert words in text and "level 2" not in text

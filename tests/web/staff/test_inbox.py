@@ -98,3 +98,16 @@ def test_an_escalation_notice_shows_its_deadline_in_the_city_time(
     page = lead.get("/staff/inbox?lang=en").get_data(as_text=True)
     assert params["due"] not in page
     assert f"Deadline: {due - timedelta(days=1):%Y-%m-%d} 24:00" in page
+
+
+def test_an_unaccepted_case_overdue_reaches_intake_naming_its_clock(
+    app: Flask, demo_base: None
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.NEW, now=datetime(2026, 11, 2, 9, 0, tzinfo=TZ)).number
+        with time_machine.travel(datetime(2026, 11, 4, 9, 0, tzinfo=TZ), tick=False):
+            run_sweep()
+    clerk = app.test_client()
+    AuthActions(clerk).login("intake")
+    page = clerk.get("/staff/inbox").get_data(as_text=True)
+    assert number in page and "已超期" in page and "受理 · 时限" in page
