@@ -9,6 +9,7 @@ from caseapp.models.enums import (
     CaseStatus,
     Channel,
     EventAction,
+    LedgerItemAction,
     LedgerItemStatus,
     Role,
     Satisfaction,
@@ -134,6 +135,29 @@ LEDGER_STATUS_LABELS = {
 
 def ledger_status_label(status: LedgerItemStatus) -> str:
     return str(LEDGER_STATUS_LABELS[status])
+
+
+# The changes in a ledger item's timeline.
+LEDGER_ITEM_ACTION_LABELS = {
+    LedgerItemAction.CREATED: _l("Item created"),
+    LedgerItemAction.CREATED_FROM_CASE: _l("Item created for a legacy case"),
+    LedgerItemAction.IMPORTED: _l("Imported"),
+    LedgerItemAction.UPDATE: _l("Item edited"),
+    LedgerItemAction.LINK_CASE: _l("Case linked"),
+    LedgerItemAction.UNLINK_CASE: _l("Case unlinked"),
+    LedgerItemAction.IN_PROGRESS: _l("Work started"),
+    LedgerItemAction.WRITE_OFF: _l("Written off"),
+    LedgerItemAction.UNDO_WRITE_OFF: _l("Write-off undone: its cases changed"),
+    LedgerItemAction.REOPEN: _l("Reopened"),
+}
+
+
+def item_event_label(action: str) -> str:
+    """The name of a ledger item event's action; one not known is shown as stored."""
+    try:
+        return str(LEDGER_ITEM_ACTION_LABELS[LedgerItemAction(action)])
+    except ValueError:
+        return action
 
 
 SATISFACTION_LABELS = {

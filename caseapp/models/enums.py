@@ -208,6 +208,24 @@ class LedgerItemStatus(enum.StrEnum):
     WRITTEN_OFF = "written_off"  # 销号
 
 
+class LedgerItemAction(enum.StrEnum):
+    """Every kind of entry a ledger item's timeline can hold (``LedgerItemEvent.action``);
+    their names for the UI are ``caseapp.labels.LEDGER_ITEM_ACTION_LABELS``."""
+
+    CREATED = "created"
+    CREATED_FROM_CASE = "created_from_case"  # a case marked legacy
+    IMPORTED = "imported"
+    UPDATE = "update"
+    LINK_CASE = "link_case"
+    UNLINK_CASE = "unlink_case"
+    IN_PROGRESS = "in_progress"
+    # 销号: by hand (a supervisor, or an import) the event names no case; by the item's
+    # cases it names the case whose change wrote the item off.
+    WRITE_OFF = "write_off"
+    UNDO_WRITE_OFF = "undo_write_off"  # by a change of its cases; names that case
+    REOPEN = "reopen"  # by hand
+
+
 class OutboxChannel(enum.StrEnum):
     SMS = "sms"
     EMAIL = "email"

@@ -131,8 +131,8 @@ def rate_case(
         },
         effects=effects,
     )
+    ledgers.reevaluate_items_of(case, now, _actor_id(actor))
     if target is CaseStatus.CLOSED:
-        ledgers.on_case_closed(case, now, _actor_id(actor))
         notices.notify_citizens(case, outcome.event, "closing")
     elif target is CaseStatus.IN_PROGRESS:
         notices.notify_citizens(case, outcome.event, "redo")
@@ -178,10 +178,10 @@ def decide_redo(
         data={"approved": approve},
         effects=effects,
     )
+    ledgers.reevaluate_items_of(case, now, _actor_id(actor))
     if approve:
         notices.notify_citizens(case, outcome.event, "redo")
     else:
-        ledgers.on_case_closed(case, now, _actor_id(actor))
         notices.notify_citizens(case, outcome.event, "closing")
     staff_notices.approval_decided(case, request, actor, now)
     lifecycle.commit()
@@ -199,7 +199,7 @@ def feedback_window_passes(case: Case, now: datetime | None = None) -> Case:
         expected_version=None,
         effects=lambda: _close(case, CloseReason.NO_RATING, now),
     )
-    ledgers.on_case_closed(case, now, None)
+    ledgers.reevaluate_items_of(case, now, None)
     notices.notify_citizens(case, outcome.event, "closing")
     lifecycle.commit()
     return case
@@ -225,7 +225,7 @@ def reopen_case(
         internal_text=reason,
         effects=lambda: _start_redo(case, now),
     )
-    ledgers.on_case_reopened(case, now, _actor_id(actor))
+    ledgers.reevaluate_items_of(case, now, _actor_id(actor))
     notices.notify_citizens(case, outcome.event, "redo")
     lifecycle.commit()
     return case
@@ -251,6 +251,7 @@ def withdraw_case(
         public_text=reason,
         effects=lambda: deadlines.stop_all(case, now),
     )
+    ledgers.reevaluate_items_of(case, now, _actor_id(actor))
     lifecycle.commit()
     return case
 

@@ -118,6 +118,7 @@ def reject_case(
         data={"belongs_to": belongs_to} if belongs_to else {},
         effects=effects,
     )
+    ledgers.reevaluate_items_of(case, now, actor.user.id if actor.user else None)
     notices.notify_citizens(case, outcome.event, "rejection", {"reason": reason})
     lifecycle.commit()
     return case
@@ -139,6 +140,7 @@ def reinstate_case(
         internal_text=reason,
         effects=lambda: deadlines.start_clock(case, Clock.ACCEPT, now, math),
     )
+    ledgers.reevaluate_items_of(case, now, actor.user.id if actor.user else None)
     lifecycle.commit()
     return case
 

@@ -32,11 +32,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from caseapp.extensions import db
 from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent, User
-from caseapp.models.enums import LedgerItemStatus, Role
+from caseapp.models.enums import LedgerItemAction, LedgerItemStatus, Role
 from caseapp.models.org import UserRole
 from caseapp.reports.cells import append_row, put
 from caseapp.services.errors import NotFound, ValidationFailed
-from caseapp.services.ledgers import item_event
+from caseapp.services.ledgers import set_item_status
 from caseapp.services.messages import N_, Message
 from caseapp.services.validation import EARLIEST_DATE, LATEST_DATE, has_control_characters
 
@@ -582,24 +582,24 @@ def import_items(
                     item_id=item.id,
                     at=now,
                     actor_id=actor_id,
-                    action="imported",
+                    action=LedgerItemAction.IMPORTED,
                     to_status=item.status,
                     data={"row": row.row},
                 )
             )
             if row.status is LedgerItemStatus.WRITTEN_OFF:
+                # A write-off by hand, as the spreadsheet records it.
                 assert row.written_off_on is not None
-                item.written_off_at = datetime.combine(
-                    row.written_off_on, time(0), tzinfo=tz
-                ).astimezone(UTC)
-                item.written_off_note = row.note
-                item_event(
+                set_item_status(
                     item,
-                    "write_off",
+                    LedgerItemStatus.WRITTEN_OFF,
+                    LedgerItemAction.WRITE_OFF,
                     now,
                     actor_id,
-                    to_status=LedgerItemStatus.WRITTEN_OFF,
                     note=row.note,
+                    written_off_at=datetime.combine(
+                        row.written_off_on, time(0), tzinfo=tz
+                    ).astimezone(UTC),
                 )
         db.session.commit()
     except Exception:

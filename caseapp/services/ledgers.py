@@ -1,7 +1,10 @@
-"""Ledger items and cases (DESIGN §5): linking, marking legacy, and the automatic
-write-off (销号) when the last linked case closes — undone when it is reopened; and the
-items a supervisor keeps by hand: create, edit (with the item's plan), write off, reopen,
-unlink a case. Every change of an item is a ``LedgerItemEvent``.
+"""Ledger items and cases (DESIGN §5): linking, marking legacy, and the item's status as
+its cases and a supervisor's hand make it (the rule is in ``caseapp.workflow.ledger_items``):
+``reevaluate_items_of`` follows every change of a linked case, so the order in which cases
+close, are withdrawn, rejected, reinstated, reopened, linked or unlinked never changes the
+result. And the items a supervisor keeps by hand: create, edit (with the item's plan),
+write off, reopen, unlink a case. Every change of an item is a ``LedgerItemEvent``;
+``set_item_status`` is the one place that changes an item's status.
 
 An item's status is one row: however often its cases close and reopen, it counts once,
 as what it is now; the events keep the history."""
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import (
     Case,
+    CaseEvent,
     Department,
     Ledger,
     LedgerCategory,
@@ -27,18 +31,46 @@ from caseapp.models import (
     LedgerMilestone,
     User,
 )
-from caseapp.models.enums import CaseStatus, CloseReason, LedgerItemStatus, LedgerKind, Role
+from caseapp.models.enums import (
+    CloseReason,
+    EventAction,
+    LedgerItemAction,
+    LedgerItemStatus,
+    LedgerKind,
+    Role,
+)
 from caseapp.models.types import utcnow
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
 from caseapp.services.messages import N_
 from caseapp.services.milestones import Milestone, checked_milestones
 from caseapp.services.validation import clean_text, has_control_characters, parse_id
-from caseapp.workflow.ledger_items import may_manage_items
+from caseapp.workflow.ledger_items import (
+    HAND_ACTIONS,
+    CasesChanged,
+    HandMark,
+    LinkedCase,
+    item_status,
+    may_manage_items,
+)
 
 LEGACY_LEDGER_CODE = "legacy"
-# Linked cases that no longer count for an item: they will never close with an answer.
-OUT_OF_PICTURE = (CaseStatus.WITHDRAWN, CaseStatus.REJECTED)
-ANSWERED_CLOSES = (CloseReason.RATED, CloseReason.NO_RATING)
+# The case actions that can change what a case says about its items: each close (rated,
+# no rating, a further redo refused), a rating (unsatisfied: a redo), a redo decision,
+# reopen, withdraw, reject, reinstate, merge. The lifecycle services call
+# ``reevaluate_items_of`` after each; linking and unlinking a case are changes too.
+CASE_CHANGES = frozenset(
+    {
+        EventAction.RATE,
+        EventAction.DECIDE_REDO,
+        EventAction.FEEDBACK_WINDOW_PASSES,
+        EventAction.REOPEN,
+        EventAction.WITHDRAW,
+        EventAction.REJECT,
+        EventAction.REINSTATE,
+        EventAction.MERGE,
+    }
+)
+LINK_CHANGES = frozenset({LedgerItemAction.LINK_CASE, LedgerItemAction.UNLINK_CASE})
 
 
 def legacy_ledger() -> Ledger:
@@ -87,19 +119,17 @@ def items_of(case: Case) -> list[LedgerItem]:
 
 def item_event(
     item: LedgerItem,
-    action: str,
+    action: LedgerItemAction,
     now: datetime,
     actor_id: int | None,
     *,
-    to_status: LedgerItemStatus | None = None,
     note: str = "",
     case: Case | None = None,
     data: dict[str, Any] | None = None,
+    from_status: LedgerItemStatus | None = None,
 ) -> None:
-    """Record a change of an item, setting its status when ``to_status`` is given."""
-    from_status = item.status
-    if to_status is not None:
-        item.status = to_status
+    """Record a change of an item (its status as it is now; ``from_status`` when the
+    change set it)."""
     item.updated_at = now
     db.session.add(
         LedgerItemEvent(
@@ -107,7 +137,7 @@ def item_event(
             at=now,
             actor_id=actor_id,
             action=action,
-            from_status=from_status,
+            from_status=from_status or item.status,
             to_status=item.status,
             note=note,
             case_id=case.id if case else None,
@@ -116,24 +146,168 @@ def item_event(
     )
 
 
+def set_item_status(
+    item: LedgerItem,
+    status: LedgerItemStatus,
+    action: LedgerItemAction,
+    now: datetime,
+    actor_id: int | None,
+    *,
+    note: str = "",
+    case: Case | None = None,
+    written_off_at: datetime | None = None,
+) -> None:
+    """Change an item's status with its event: the one place that writes an item off
+    (when and why: ``written_off_at``, default now, and ``note``) or takes the write-off
+    back. A change by hand names no ``case``; one by the item's cases names the case whose
+    change caused it."""
+    from_status = item.status
+    item.status = status
+    if status is LedgerItemStatus.WRITTEN_OFF:
+        item.written_off_at = written_off_at or now
+        item.written_off_note = note
+    else:
+        item.written_off_at = None
+        item.written_off_note = ""
+    item_event(item, action, now, actor_id, note=note, case=case, from_status=from_status)
+
+
+def linked_cases(item: LedgerItem) -> list[LinkedCase]:
+    """What the write-off rule reads of the cases linked to ``item``."""
+    rows = db.session.execute(
+        sa.select(Case.status, Case.close_reason, Case.accepted_at)
+        .join(LedgerItemCase, LedgerItemCase.case_id == Case.id)
+        .where(LedgerItemCase.item_id == item.id)
+        .order_by(Case.id)
+    )
+    return [LinkedCase(status, reason, accepted is not None) for status, reason, accepted in rows]
+
+
+def _hand_marks() -> sa.ColumnElement[bool]:
+    """Item events that are a write-off or reopen by hand (no case named), or an import
+    of a written-off item (the demo's campaign is imported so)."""
+    return sa.or_(
+        sa.and_(LedgerItemEvent.action.in_(HAND_ACTIONS), LedgerItemEvent.case_id.is_(None)),
+        sa.and_(
+            LedgerItemEvent.action == LedgerItemAction.IMPORTED,
+            LedgerItemEvent.to_status == LedgerItemStatus.WRITTEN_OFF,
+        ),
+    )
+
+
+def _last_hand_mark(item: LedgerItem) -> tuple[HandMark, datetime] | None:
+    row = db.session.execute(
+        sa.select(LedgerItemEvent.action, LedgerItemEvent.at)
+        .where(LedgerItemEvent.item_id == item.id, _hand_marks())
+        .order_by(LedgerItemEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    action, at = row
+    if action == LedgerItemAction.IMPORTED:
+        return HandMark(LedgerItemAction.WRITE_OFF), at
+    return HandMark(LedgerItemAction(action)), at
+
+
+def reevaluate_item(
+    item: LedgerItem, case: Case, now: datetime, actor_id: int | None
+) -> LedgerItemStatus:
+    """After ``case`` changed (one of ``CASE_CHANGES``) or was linked to or unlinked from
+    ``item``: set the item to what its cases and the last hand mark say now, with an event
+    naming ``case`` only when the status changes. Returns the status."""
+    mark = _last_hand_mark(item)
+    history: list[HandMark | CasesChanged] = [mark[0]] if mark else []
+    history.append(CasesChanged(tuple(linked_cases(item))))
+    status = item_status(history, started=item.status is not LedgerItemStatus.OPEN)
+    if status is not item.status:
+        if status is LedgerItemStatus.WRITTEN_OFF:
+            action = LedgerItemAction.WRITE_OFF
+        elif item.status is LedgerItemStatus.WRITTEN_OFF:
+            action = LedgerItemAction.UNDO_WRITE_OFF
+        else:
+            action = LedgerItemAction.IN_PROGRESS
+        set_item_status(item, status, action, now, actor_id, case=case)
+    return status
+
+
+def reevaluate_items_of(case: Case, now: datetime, actor_id: int | None) -> None:
+    """Follow a change of ``case`` (one of ``CASE_CHANGES``) on every item it is linked
+    to; the lifecycle services call it after each such action."""
+    for item in items_of(case):
+        reevaluate_item(item, case, now, actor_id)
+
+
+def expected_item_state(item: LedgerItem) -> LedgerItemStatus:
+    """The status ``item`` should have, computed afresh from the database: its hand marks,
+    the events of its linked cases and its links, not its status column. For tests (the
+    lifecycle property test): a missed ``reevaluate_items_of`` shows as a difference.
+
+    Order comes from the events' times, so the changes must carry increasing times; a hand
+    mark at the very instant of a change of the cases counts as before it."""
+    ids = list(
+        db.session.scalars(
+            sa.select(LedgerItemCase.case_id).where(LedgerItemCase.item_id == item.id)
+        )
+    )
+    changed_at = db.session.scalar(
+        sa.select(sa.func.max(LedgerItemEvent.at)).where(
+            LedgerItemEvent.item_id == item.id, LedgerItemEvent.action.in_(LINK_CHANGES)
+        )
+    )
+    if ids:
+        case_changed_at = db.session.scalar(
+            sa.select(sa.func.max(CaseEvent.at)).where(
+                CaseEvent.case_id.in_(ids), CaseEvent.action.in_(CASE_CHANGES)
+            )
+        )
+        linked_at = db.session.scalar(
+            sa.select(sa.func.max(LedgerItemCase.linked_at)).where(
+                LedgerItemCase.item_id == item.id
+            )
+        )
+        changed_at = max(t for t in (changed_at, case_changed_at, linked_at) if t is not None)
+    started = bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LedgerItemEvent)
+            .where(
+                LedgerItemEvent.item_id == item.id,
+                LedgerItemEvent.to_status != LedgerItemStatus.OPEN,
+            )
+        )
+    )
+    cases = CasesChanged(tuple(linked_cases(item)))
+    mark = _last_hand_mark(item)
+    history: list[HandMark | CasesChanged]
+    if mark is None:
+        history = [cases] if changed_at is not None else []
+    elif changed_at is None or mark[1] > changed_at:
+        history = [cases, mark[0]] if changed_at is not None else [mark[0]]
+    else:
+        history = [mark[0], cases]
+    return item_status(history, started=started)
+
+
 def link_case(item: LedgerItem, case: Case, now: datetime, actor_id: int | None) -> None:
-    """Link ``case`` to ``item`` (idempotent); an open item goes in progress once a
-    linked case has been accepted. A merged case is refused: its links live on the case
-    it was merged into, and it never writes an item off."""
+    """Link ``case`` to ``item`` (idempotent) and follow the change: an open item goes in
+    progress once a linked case has been accepted, a case linked open takes a written-off
+    item back, one linked closed may complete it. A merged case is refused: its links live
+    on the case it was merged into, and it never writes an item off."""
     if case.close_reason is CloseReason.MERGED:
         raise ValidationFailed(
             N_("A merged case is not linked to ledger items; link the case it was merged into.")
         )
-    if db.session.get(LedgerItemCase, (item.id, case.id)) is None:
-        db.session.add(LedgerItemCase(item_id=item.id, case_id=case.id, linked_at=now))
-        item_event(item, "link_case", now, actor_id, case=case)
-    if item.status is LedgerItemStatus.OPEN and case.accepted_at is not None:
-        item_event(
-            item, "in_progress", now, actor_id, to_status=LedgerItemStatus.IN_PROGRESS, case=case
-        )
-    if case.status is CaseStatus.CLOSED:
-        # A case linked after its close counts as closed already.
-        on_case_closed(case, now, actor_id)
+    if _add_link(item, case, now, actor_id):
+        reevaluate_item(item, case, now, actor_id)
+
+
+def _add_link(item: LedgerItem, case: Case, now: datetime, actor_id: int | None) -> bool:
+    if db.session.get(LedgerItemCase, (item.id, case.id)) is not None:
+        return False
+    db.session.add(LedgerItemCase(item_id=item.id, case_id=case.id, linked_at=now))
+    item_event(item, LedgerItemAction.LINK_CASE, now, actor_id, case=case)
+    return True
 
 
 def mark_legacy(case: Case, now: datetime, actor_id: int | None) -> LedgerItem:
@@ -155,94 +329,46 @@ def mark_legacy(case: Case, now: datetime, actor_id: int | None) -> LedgerItem:
     )
     db.session.add(item)
     db.session.flush()
-    item_event(item, "created_from_case", now, actor_id, case=case)
+    item_event(item, LedgerItemAction.CREATED_FROM_CASE, now, actor_id, case=case)
     link_case(item, case, now, actor_id)
     return item
 
 
 def on_case_accepted(case: Case, now: datetime, actor_id: int | None) -> None:
+    """The first dispatch of a linked case puts its open items in progress (it does not
+    change what the case says about a write-off)."""
     for item in items_of(case):
         if item.status is LedgerItemStatus.OPEN:
-            item_event(
+            set_item_status(
                 item,
-                "in_progress",
+                LedgerItemStatus.IN_PROGRESS,
+                LedgerItemAction.IN_PROGRESS,
                 now,
                 actor_id,
-                to_status=LedgerItemStatus.IN_PROGRESS,
-                case=case,
-            )
-
-
-def on_case_closed(case: Case, now: datetime, actor_id: int | None) -> None:
-    """Write off every item whose counted cases have now all closed with an answer."""
-    if case.close_reason not in ANSWERED_CLOSES:
-        return
-    db.session.flush()
-    for item in items_of(case):
-        if item.status is LedgerItemStatus.WRITTEN_OFF:
-            continue
-        counted = [c for c in _linked_cases(item) if _counts(c)]
-        if counted and all(
-            c.status is CaseStatus.CLOSED and c.close_reason in ANSWERED_CLOSES for c in counted
-        ):
-            item.written_off_at = now
-            item.written_off_note = f"closed with case {case.number}"
-            item_event(
-                item,
-                "write_off",
-                now,
-                actor_id,
-                to_status=LedgerItemStatus.WRITTEN_OFF,
-                note=item.written_off_note,
-                case=case,
-            )
-
-
-def on_case_reopened(case: Case, now: datetime, actor_id: int | None) -> None:
-    """A reopened case takes its items back off the written-off list."""
-    for item in items_of(case):
-        if item.status is LedgerItemStatus.WRITTEN_OFF:
-            item.written_off_at = None
-            item.written_off_note = ""
-            item_event(
-                item,
-                "undo_write_off",
-                now,
-                actor_id,
-                to_status=LedgerItemStatus.IN_PROGRESS,
-                note=f"case {case.number} reopened",
                 case=case,
             )
 
 
 def move_links(source: Case, target: Case, now: datetime, actor_id: int | None) -> None:
-    """On a merge, the merged case's ledger links move to the surviving case."""
+    """On a merge, the merged case's ledger links move to the surviving case, and each
+    item follows the change."""
     for link in list(
         db.session.scalars(sa.select(LedgerItemCase).where(LedgerItemCase.case_id == source.id))
     ):
         item = db.session.get(LedgerItem, link.item_id)
+        assert item is not None
         db.session.delete(link)
         db.session.flush()
-        assert item is not None
         item_event(
-            item, "unlink_case", now, actor_id, note=f"merged into {target.number}", case=source
+            item,
+            LedgerItemAction.UNLINK_CASE,
+            now,
+            actor_id,
+            note=f"merged into {target.number}",
+            case=source,
         )
-        link_case(item, target, now, actor_id)
-
-
-def _counts(case: Case) -> bool:
-    """Whether a linked case holds its item back until it closes with an answer."""
-    return case.status not in OUT_OF_PICTURE and case.close_reason is not CloseReason.MERGED
-
-
-def _linked_cases(item: LedgerItem) -> list[Case]:
-    return list(
-        db.session.scalars(
-            sa.select(Case)
-            .join(LedgerItemCase, LedgerItemCase.case_id == Case.id)
-            .where(LedgerItemCase.item_id == item.id)
-        )
-    )
+        _add_link(item, target, now, actor_id)
+        reevaluate_item(item, target, now, actor_id)
 
 
 # --- items by hand: a supervisor creates, edits, writes off, reopens and unlinks ----------
@@ -346,7 +472,7 @@ def create_item(
     item.milestones = _milestone_rows(item, checked.milestones, now)
     db.session.add(item)
     db.session.flush()
-    item_event(item, "created", now, actor.id, data={"fields": _snapshot(item)})
+    item_event(item, LedgerItemAction.CREATED, now, actor.id, data={"fields": _snapshot(item)})
     db.session.commit()
     return item
 
@@ -411,9 +537,11 @@ def update_item(
     item.plan_text = checked.plan_text
     if "milestones" in changes:
         item.milestones = rows
-    item_event(item, "update", now, actor.id, data={"changes": changes})
+    item_event(item, LedgerItemAction.UPDATE, now, actor.id, data={"changes": changes})
     if item.status is LedgerItemStatus.OPEN and any(row.done_at for row in rows):
-        item_event(item, "in_progress", now, actor.id, to_status=LedgerItemStatus.IN_PROGRESS)
+        set_item_status(
+            item, LedgerItemStatus.IN_PROGRESS, LedgerItemAction.IN_PROGRESS, now, actor.id
+        )
     db.session.commit()
     return item
 
@@ -422,16 +550,18 @@ def write_off_item(
     item: LedgerItem, actor: User, note: str, now: datetime | None = None
 ) -> LedgerItem:
     """销号 by hand, with a note saying why; refused when the item is written off
-    already. Its open cases, if any, go on: a case closed later changes nothing."""
+    already. It stands until the item's cases next change (see ``reevaluate_item``): a
+    case closing with an answer leaves it, one still open after such a change, or newly
+    linked open, takes it back."""
     now = now or utcnow()
     _require_manager(actor)
     note = _note(note)
     if item.status is LedgerItemStatus.WRITTEN_OFF:
         raise ValidationFailed(N_("This item is written off already."))
     _claim(item, now, unless_status=LedgerItemStatus.WRITTEN_OFF)
-    item.written_off_at = now
-    item.written_off_note = note
-    item_event(item, "write_off", now, actor.id, to_status=LedgerItemStatus.WRITTEN_OFF, note=note)
+    set_item_status(
+        item, LedgerItemStatus.WRITTEN_OFF, LedgerItemAction.WRITE_OFF, now, actor.id, note=note
+    )
     db.session.commit()
     return item
 
@@ -439,16 +569,17 @@ def write_off_item(
 def reopen_item(
     item: LedgerItem, actor: User, note: str, now: datetime | None = None
 ) -> LedgerItem:
-    """Take a written-off item back in progress, with a note saying why."""
+    """Take a written-off item back in progress, with a note saying why; it stands until
+    the item's cases next change."""
     now = now or utcnow()
     _require_manager(actor)
     note = _note(note)
     if item.status is not LedgerItemStatus.WRITTEN_OFF:
         raise ValidationFailed(N_("Only a written-off item can be reopened."))
     _claim(item, now, status=LedgerItemStatus.WRITTEN_OFF)
-    item.written_off_at = None
-    item.written_off_note = ""
-    item_event(item, "reopen", now, actor.id, to_status=LedgerItemStatus.IN_PROGRESS, note=note)
+    set_item_status(
+        item, LedgerItemStatus.IN_PROGRESS, LedgerItemAction.REOPEN, now, actor.id, note=note
+    )
     db.session.commit()
     return item
 
@@ -456,8 +587,9 @@ def reopen_item(
 def unlink_case(
     item: LedgerItem, case: Case, actor: User, note: str, now: datetime | None = None
 ) -> LedgerItem:
-    """Take a case off an item (linked by mistake), with a note. The item's status stays:
-    a supervisor writes off or reopens it by hand if the remaining cases call for it."""
+    """Take a case off an item (linked by mistake), with a note; the item then follows
+    the cases that remain (unlinking the last open one writes it off when the others
+    closed with an answer; with none left that counts, the last hand mark holds)."""
     now = now or utcnow()
     _require_manager(actor)
     note = _note(note)
@@ -466,7 +598,8 @@ def unlink_case(
         raise ValidationFailed(N_("This case is not linked to the item."))
     _claim(item, now)
     db.session.delete(link)
-    item_event(item, "unlink_case", now, actor.id, note=note, case=case)
+    item_event(item, LedgerItemAction.UNLINK_CASE, now, actor.id, note=note, case=case)
+    reevaluate_item(item, case, now, actor.id)
     db.session.commit()
     return item
 

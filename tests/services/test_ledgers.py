@@ -195,7 +195,7 @@ def test_closed_reopened_and_closed_again_counts_once_as_of_the_last_close() -> 
     assert _written_off_count(item.ledger_id) == 1
     assert item.written_off_at == last_close
     # Closing again what is closed, or linking the closed case again, adds nothing.
-    ledgers.on_case_closed(case, last_close, None)
+    ledgers.reevaluate_items_of(case, last_close, None)
     supervision.link_ledger_item(case, staff("supervisor"), item.id, version=None)
     assert _actions(item).count("write_off") == 2 and _written_off_count(item.ledger_id) == 1
 
@@ -298,6 +298,155 @@ def test_unlinking_a_case_is_an_event_with_the_case_and_the_note() -> None:
     # The status stays as it was; the remaining case closing writes the item off.
     assert item.status is LedgerItemStatus.IN_PROGRESS
     _rate(answered)
+    assert item.status is LedgerItemStatus.WRITTEN_OFF
+
+
+# --- the order of the cases' changes never changes the item (issue 16, finding 6) ---------
+
+
+class Ticks:
+    """Times an hour apart, so that the events' order is their times' order (what
+    ``expected_item_state`` reads)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC) - timedelta(days=5)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(hours=1)
+        return self.now
+
+
+@pytest.fixture
+def tick(legacy_ledger: Ledger) -> Ticks:
+    return Ticks()
+
+
+def _settled(item: LedgerItem) -> LedgerItemStatus:
+    """The item's status, checked against the status computed afresh from the database."""
+    db.session.expire_all()
+    assert ledgers.expected_item_state(item) is item.status
+    return item.status
+
+
+def _drop(case, how: str, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    if how == "withdrawn":
+        closing.withdraw_case(case, Actor.citizen(), "不需要了", now=now)
+    else:
+        intake.reject_case(case, staff("intake"), "不属于受理范围", version=None, now=now)
+
+
+@pytest.mark.parametrize("how", ["withdrawn", "rejected"])
+@pytest.mark.parametrize("close_first", [True, False], ids=["A closes first", "B goes first"])
+def test_a_closes_and_b_is_withdrawn_or_rejected_in_either_order_writes_off(
+    tick: Ticks, how: str, close_first: bool
+) -> None:
+    answered = case_in(CaseStatus.RESOLVED, now=tick())
+    # Withdrawn while being worked; rejected while new (the only time it can be).
+    dropped = case_in(CaseStatus.IN_PROGRESS if how == "withdrawn" else CaseStatus.NEW, now=tick())
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None, now=tick())
+    supervision.link_ledger_item(dropped, staff("supervisor"), item.id, version=None, now=tick())
+    if close_first:
+        _rate(answered, now=tick())
+        assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+        _drop(dropped, how, tick())
+    else:
+        _drop(dropped, how, tick())
+        assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+        _rate(answered, now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+    event = _event_rows(item)[-1]
+    assert (event.action, event.case_id) == ("write_off", (dropped if close_first else answered).id)
+
+
+def test_linking_an_open_case_takes_a_written_off_item_back(tick: Ticks) -> None:
+    answered = case_in(CaseStatus.RESOLVED, now=tick())
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None, now=tick())
+    _rate(answered, now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+    open_case = case_in(CaseStatus.IN_PROGRESS, now=tick())
+    supervision.link_ledger_item(open_case, staff("supervisor"), item.id, version=None, now=tick())
+    assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+    assert item.written_off_at is None
+    event = _event_rows(item)[-1]
+    assert (event.action, event.case_id) == ("undo_write_off", open_case.id)
+    # Once it closes too, the item is written off again.
+    casework.resolve_case(open_case, staff("handler"), "已处理", version=None, now=tick())
+    _rate(open_case, now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+
+
+def test_reinstating_a_rejected_linked_case_takes_the_write_off_back(tick: Ticks) -> None:
+    answered = case_in(CaseStatus.RESOLVED, now=tick())
+    rejected = case_in(CaseStatus.NEW, now=tick())
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None, now=tick())
+    supervision.link_ledger_item(rejected, staff("supervisor"), item.id, version=None, now=tick())
+    intake.reject_case(rejected, staff("intake"), "不属于受理范围", version=None, now=tick())
+    _rate(answered, now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+    intake.reinstate_case(rejected, staff("supervisor"), "误退", version=None, now=tick())
+    assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+    assert _actions(item)[-1] == "undo_write_off"
+
+
+def test_unlinking_the_last_open_case_writes_the_item_off(tick: Ticks) -> None:
+    answered = case_in(CaseStatus.RESOLVED, now=tick())
+    mistaken = case_in(CaseStatus.IN_PROGRESS, now=tick())
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None, now=tick())
+    supervision.link_ledger_item(mistaken, staff("supervisor"), item.id, version=None, now=tick())
+    _rate(answered, now=tick())
+    assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+    ledgers.unlink_case(item, mistaken, user("supervisor"), "误关联", now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+    assert [(e.action, e.case_id) for e in _event_rows(item)[-2:]] == [
+        ("unlink_case", mistaken.id),
+        ("write_off", mistaken.id),
+    ]
+
+
+def test_a_hand_write_off_stands_until_a_case_changes(tick: Ticks) -> None:
+    case = case_in(CaseStatus.RESOLVED, now=tick())
+    item = supervision.mark_legacy(case, staff("supervisor"), version=None, now=tick())
+    ledgers.write_off_item(item, user("supervisor"), "经研究同意销号", now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+    # An unsatisfied rating is a redo: the case is worked again, the item with it.
+    _rate(case, Satisfaction.UNSATISFIED, now=tick())
+    assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+    assert _actions(item)[-1] == "undo_write_off"
+
+
+def test_with_no_case_counting_the_last_hand_holds(tick: Ticks) -> None:
+    case = case_in(CaseStatus.IN_PROGRESS, now=tick())
+    item = supervision.mark_legacy(case, staff("supervisor"), version=None, now=tick())
+    ledgers.write_off_item(item, user("supervisor"), "已另案化解", now=tick())
+    closing.withdraw_case(case, Actor.citizen(), "已解决", now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+    assert item.written_off_note == "已另案化解"
+    assert _actions(item)[-1] == "write_off"
+
+
+def test_a_hand_reopen_stands_until_a_case_changes(tick: Ticks) -> None:
+    answered = case_in(CaseStatus.RESOLVED, now=tick())
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None, now=tick())
+    _rate(answered, now=tick())
+    ledgers.reopen_item(item, user("supervisor"), "群众反映补偿款未到账", now=tick())
+    assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+    later = case_in(CaseStatus.CLOSED, now=tick())
+    supervision.link_ledger_item(later, staff("supervisor"), item.id, version=None, now=tick())
+    assert _settled(item) is LedgerItemStatus.WRITTEN_OFF
+
+
+def test_a_merge_moves_the_links_and_the_item_follows(tick: Ticks) -> None:
+    answered = case_in(CaseStatus.RESOLVED, now=tick())
+    duplicate = case_in(CaseStatus.NEW, citizen_phone="13912345678", now=tick())
+    item = supervision.mark_legacy(answered, staff("supervisor"), version=None, now=tick())
+    supervision.link_ledger_item(duplicate, staff("supervisor"), item.id, version=None, now=tick())
+    _rate(answered, now=tick())
+    survivor = case_in(CaseStatus.DISPATCHED, now=tick())
+    intake.merge_case(duplicate, staff("intake"), survivor, version=None, now=tick())
+    assert _settled(item) is LedgerItemStatus.IN_PROGRESS
+    casework.sign_for_case(survivor, staff("handler"), version=None, now=tick())
+    casework.resolve_case(survivor, staff("handler"), "已处理", version=None, now=tick())
+    closing.feedback_window_passes(survivor, now=tick() + timedelta(days=8))
     assert item.status is LedgerItemStatus.WRITTEN_OFF
 
 

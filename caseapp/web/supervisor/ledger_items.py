@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import db
 from caseapp.i18n import current_language
-from caseapp.ledger_labels import item_event_label
+from caseapp.labels import item_event_label
 from caseapp.models import Case, Ledger, LedgerItem
 from caseapp.models.enums import LedgerItemStatus
 from caseapp.services import ledger_item_page, ledgers
