@@ -290,3 +290,17 @@ def test_the_case_page_links_a_case_to_an_item_by_its_code(
     link = re.search(r'<li class="ledger-link">[\s\S]*?</li>', handler_page).group(0)
     assert "圣惠路公交站点" in link and "/supervisor/ledger-items/" not in link
     assert "link-ledger-item" not in handler_page
+
+
+def test_every_item_action_has_its_label_in_both_languages(app: Flask) -> None:
+    from flask_babel import force_locale
+
+    from caseapp.labels import LEDGER_ITEM_ACTION_LABELS, item_event_label
+    from caseapp.models.enums import LedgerItemAction
+
+    assert set(LEDGER_ITEM_ACTION_LABELS) == set(LedgerItemAction)
+    with app.test_request_context(), force_locale("zh"):
+        assert item_event_label("write_off") == "已销号"
+        assert item_event_label("undo_write_off") == "撤销销号：关联诉求有变化"
+        # An action this version does not know is shown as stored.
+        assert item_event_label("something_older") == "something_older"
