@@ -60,6 +60,10 @@ class Config:
     CASE_NUMBER_DIGITS = max(6, _int("CASE_NUMBER_DIGITS", 6))
     # The department that reviews petition decisions where a department has no parent.
     PETITION_BUREAU_CODE = os.environ.get("PETITION_BUREAU_CODE", "xfj")
+    # The deadline policy (its code) of petition review and re-review cases: 30 calendar
+    # days to decide by default; created on first use where it is missing, then edited in
+    # the admin like any other policy.
+    REVIEW_POLICY_CODE = os.environ.get("REVIEW_POLICY_CODE", "petition-review")
     # The earliest date received a filing may give (staff filing an old letter).
     FILING_EARLIEST_DATE = os.environ.get("FILING_EARLIEST_DATE", "2000-01-01")
 

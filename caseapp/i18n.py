@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
     from caseapp.labels import (
         channel_label,
         clock_label,
+        decision_label,
         event_label,
         inbox_label,
         kind_label,
@@ -95,5 +96,6 @@ def init_app(app: Flask) -> None:
             "inbox_label": inbox_label,
             "request_label": request_label,
             "satisfaction_label": satisfaction_label,
+            "decision_label": decision_label,
             "ledger_status_label": ledger_status_label,
         }

@@ -11,6 +11,7 @@ from caseapp.models.enums import (
     EventAction,
     LedgerItemAction,
     LedgerItemStatus,
+    PetitionDecision,
     Role,
     Satisfaction,
 )
@@ -168,6 +169,17 @@ SATISFACTION_LABELS = {
 
 
 def satisfaction_label(value: Satisfaction) -> str:
+DECISION_LABELS = {
+    PetitionDecision.SUPPORTED: _l("Supported"),
+    PetitionDecision.EXPLAINED: _l("Explained"),
+    PetitionDecision.NOT_SUPPORTED: _l("Not supported"),
+}
+
+
+def decision_label(value: PetitionDecision) -> str:
+    return str(DECISION_LABELS[value])
+
+
     return str(SATISFACTION_LABELS[value])
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 
 from caseapp.extensions import db
 from caseapp.models import (
@@ -21,7 +22,7 @@ from caseapp.models import (
     User,
 )
 from caseapp.models.enums import CaseKind, PolicyTerm, QuestionType, Role, TimeUnit
-from caseapp.services import accounts
+from caseapp.services import accounts, closing
 
 DEMO_PASSWORD = "demo-password"
 
@@ -419,6 +420,11 @@ def _load_policies() -> int:
                 ],
             )
         )
+        made += 1
+    # Review (复查) and re-review (复核) cases have their own policy (DESIGN §4), made
+    # with its statutory values by the service that files them.
+    if _by_code(DeadlinePolicy, current_app.config["REVIEW_POLICY_CODE"]) is None:
+        closing.review_policy()
         made += 1
     db.session.commit()
     return made

@@ -163,10 +163,10 @@ class _CleanTerm:
     urgent_value: int | None
 
 
-def _check_value(value: int | None, required: bool) -> str | None:
+def _check_value(value: int | None, required: bool, minimum: int = 1) -> str | None:
     if value is None:
         return N_("This field is required.") if required else None
-    if value < 1:
+    if value < minimum:
         return N_("Enter a whole number greater than zero.")
     if value > MAX_VALUE:
         return N_("Enter a number of at most 999.")
@@ -200,7 +200,9 @@ def _clean_terms(rows: Sequence[TermFields]) -> tuple[list[_CleanTerm], dict[int
             urgent_unit is not None and term is not None and urgent_unit not in UNITS_FOR_TERM[term]
         ):
             reasons["urgent_unit"] = N_("This term is counted in days only.")
-        if (reason := _check_value(row.value, required=True)) is not None:
+        # An extension cap of 0 allows no extension (petition reviews: the law gives none).
+        minimum = 0 if term is PolicyTerm.EXTENSION_CAP else 1
+        if (reason := _check_value(row.value, required=True, minimum=minimum)) is not None:
             reasons["value"] = reason
         if (reason := _check_value(row.urgent_value, required=False)) is not None:
             reasons["urgent_value"] = reason

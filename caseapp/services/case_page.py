@@ -15,6 +15,7 @@ from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplat
 from caseapp.models.enums import OPEN_STATUSES, Role
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines, duplicates, ledgers
+from caseapp.services.written_notices import ReviewedDecision, reviewed_decision
 from caseapp.workflow.case_plan import late_milestones
 from caseapp.workflow.visibility import visible_cases
 
@@ -133,6 +134,10 @@ class Links:
     review_of: Case | None
     reviews: Sequence[Case]
     duplicate_of: Case | None
+    # The decision a review case reviews, shown whether or not the user may open that case
+    # (the review body decides on it); ``review_of_visible``: a link to it is offered.
+    reviewed: ReviewedDecision | None
+    review_of_visible: bool
     merged: Sequence[Case]
     followers: int
     ledger_items: Sequence[LedgerItem]
@@ -142,7 +147,11 @@ def links(case: Case, user: User) -> Links:
     """Cases linked to this one that ``user`` may see, and its ledger items."""
     visible = visible_cases(user)
     return Links(
-        review_of=case.review_of,
+        review_of=review_of,
+        reviewed=reviewed_decision(case),
+        review_of_visible=review_of is not None
+        and db.session.scalar(visible.where(Case.id == review_of.id)) is not None,
+    review_of = case.review_of
         reviews=db.session.scalars(visible.where(Case.review_of_id == case.id)).all(),
         duplicate_of=case.duplicate_of,
         merged=db.session.scalars(visible.where(Case.duplicate_of_id == case.id)).all(),

@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseFollower, CaseParticipant, Category, Department, User
+from caseapp.models import (
+    Case,
+    CaseFollower,
+    CaseParticipant,
+    Category,
+    DeadlinePolicy,
+    Department,
+    User,
+)
 from caseapp.models.enums import (
     CONFIDENTIAL_KINDS,
     CaseKind,
@@ -274,8 +282,20 @@ def submit_case(
     return case, key
 
 
-def file_case(new: NewCase, actor: Actor, now: datetime | None = None) -> tuple[Case, str]:
-    """``submit_case`` without the commit, for actions that file a case as part of theirs."""
+def file_case(
+    new: NewCase,
+    actor: Actor,
+    now: datetime | None = None,
+    *,
+    policy: DeadlinePolicy | None = None,
+    review_of: Case | None = None,
+) -> tuple[Case, str]:
+    """``submit_case`` without the commit, for actions that file a case as part of theirs.
+
+    A review (复查) or re-review (复核) of the petition decision ``review_of`` is filed
+    linked to it, one level up, under ``policy`` (the review policy) instead of its
+    category's; it is a review of a live decision, never a repeat of a finished matter.
+    """
     now = now_or(now)
     staff = actor.kind == "staff"
     if not lifecycle.capacities_without_case(actor) & SUBMIT_WHO:
@@ -322,9 +342,12 @@ def file_case(new: NewCase, actor: Actor, now: datetime | None = None) -> tuple[
         received_at=clean["received_at"],
         created_at=now,
         updated_at=now,
-        policy_terms=snapshot_terms(category.policy.terms),
-        repeat_of_final=new.kind is CaseKind.PETITION
+        policy_terms=snapshot_terms((policy or category.policy).terms),
+        repeat_of_final=review_of is None
+        and new.kind is CaseKind.PETITION
         and _finished_before(category, clean["phone"]),
+        review_of_id=review_of.id if review_of is not None else None,
+        review_level=review_of.review_level + 1 if review_of is not None else 0,
     )
     db.session.add(case)
     math = deadlines.deadline_math()

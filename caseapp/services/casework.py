@@ -81,6 +81,20 @@ def forward_case(
     return case
 
 
+def held_by_department(case: Case) -> bool:
+    """Whether a department holds the case, so a supervisor may reassign it.
+
+    Reassign is for cases a department holds (DESIGN §3: "another department"). A case
+    asked a question at intake before any dispatch is awaiting the citizen too, but no
+    department holds it and it was never accepted: it is refused rather than treated as
+    the first dispatch, because the acceptance (受理) is the first dispatch — intake's or
+    a supervisor's dispatch, with its own checks (a matter final after re-review is
+    never accepted again), its ledger link and the citizen's acceptance notice — and a
+    reassign would take none of them (issue 16, finding 1). Once the citizen replies
+    (or the window passes) the case is new again and is dispatched."""
+    return case.lead_department_id is not None
+
+
 def reassign_case(
     case: Case,
     actor: Actor,
@@ -92,6 +106,11 @@ def reassign_case(
 ) -> Case:
     """A supervisor moves the case to another department."""
     now = now_or(now)
+    lifecycle.check_action(case, EventAction.REASSIGN, actor, version)
+    if not held_by_department(case):
+        raise NotAllowed(
+            "no department holds the case: dispatch it (the first dispatch accepts it)"
+        )
     reason = _text(reason, "reason")
     department = department_by_id(department_id)
     if department.id == case.lead_department_id:
@@ -206,9 +225,11 @@ def decide_return(
 ) -> Case:
     """A supervisor approves (→ returned) or denies a late return, with a note."""
     now = now_or(now)
+    lifecycle.check_action(case, EventAction.DECIDE_RETURN, actor, version)
     request = lifecycle.pending_request(case, RequestKind.RETURN)
     if request is None:
         raise NotAllowed("no return request is waiting")
+    lifecycle.check_not_own_request(request, actor)
     note = _text(note, "note")
     handler = case.handler  # an approved return takes the case from them
 
@@ -469,6 +490,8 @@ def request_extension(
     if lifecycle.pending_request(case, RequestKind.EXTENSION):
         raise NotAllowed("an extension request is already waiting")
     cap, used = extension_room(case)
+    if cap.value == 0:
+        raise NotAllowed("the case's deadline policy allows no extension")
     if days < 1 or used + days > cap.value:
         raise ValidationFailed(
             "over the cap", {"days": f"between 1 and {cap.value - used} {cap.unit}"}
@@ -508,9 +531,11 @@ def decide_extension(
     """Approve (the resolve deadline moves) or deny the waiting extension request."""
     now = now_or(now)
     note = optional_text(note, "note")
+    lifecycle.check_action(case, EventAction.DECIDE_EXTENSION, actor, version)
     request = lifecycle.pending_request(case, RequestKind.EXTENSION)
     if request is None:
         raise NotAllowed("no extension request is waiting")
+    lifecycle.check_not_own_request(request, actor)
     cap, _used = extension_room(case)
     math = deadlines.deadline_math()
 

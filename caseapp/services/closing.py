@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseRequest, Department
+from caseapp.models import Case, CaseRequest, DeadlinePolicy, DeadlineTerm, Department
 from caseapp.models.enums import (
     CaseKind,
     CaseStatus,
@@ -18,8 +20,9 @@ from caseapp.models.enums import (
     PolicyTerm,
     RequestKind,
     Satisfaction,
+    TimeUnit,
 )
-from caseapp.services import deadlines, ledgers, lifecycle, notices, staff_notices
+from caseapp.services import deadlines, intake, ledgers, lifecycle, notices, staff_notices
 from caseapp.services.cases import NewCase, file_case, now_or
 from caseapp.services.errors import NotAllowed
 from caseapp.services.intake import _text, optional_text
@@ -34,8 +37,17 @@ def _actor_id(actor: Actor) -> int | None:
     return actor.user.id if actor.user else None
 
 
+def redo_status(case: Case) -> CaseStatus:
+    """Where a redo or a reopen sends the case: back to the department that resolved it
+    (in_progress), or — for a case answered directly at intake, which no department
+    holds — back to intake (new), where it is dispatched or answered again. In progress
+    with no department, nobody could resolve it (issue 16, finding 2)."""
+    return CaseStatus.IN_PROGRESS if case.lead_department_id is not None else CaseStatus.NEW
+
+
 def _start_redo(case: Case, now: datetime) -> None:
-    """A fresh resolve period (redo or reopen), counted in reopen_count."""
+    """A fresh resolve period (redo or reopen), counted in reopen_count. Back at intake
+    (see ``redo_status``) the accept clock runs again as well: intake is to act on it."""
     math = deadlines.deadline_math()
     deadlines.stop_clock(case, Clock.FEEDBACK, now)
     case.reopen_count += 1
@@ -43,6 +55,8 @@ def _start_redo(case: Case, now: datetime) -> None:
     case.closed_at = None
     case.close_reason = None
     deadlines.start_clock(case, Clock.RESOLVE, now, math)
+    if case.lead_department_id is None:
+        deadlines.start_clock(case, Clock.ACCEPT, now, math)
 
 
 def _close(case: Case, reason: CloseReason, now: datetime) -> None:
@@ -93,7 +107,8 @@ def rate_case(
     elif needs_approval:
         target = CaseStatus.RESOLVED
     else:
-        target = CaseStatus.IN_PROGRESS
+        target = redo_status(case)
+    redo = target not in (CaseStatus.CLOSED, CaseStatus.RESOLVED)
 
     def effects() -> None:
         case.rating_solved = solved
@@ -101,7 +116,7 @@ def rate_case(
         case.rating_excluded = False
         if target is CaseStatus.CLOSED:
             _close(case, CloseReason.RATED, now)
-        elif target is CaseStatus.IN_PROGRESS:
+        elif redo:
             _start_redo(case, now)
         else:
             deadlines.stop_clock(case, Clock.FEEDBACK, now)
@@ -127,14 +142,14 @@ def rate_case(
         data={
             "solved": solved,
             "satisfaction": str(satisfaction),
-            "redo": target is CaseStatus.IN_PROGRESS,
+            "redo": redo,
         },
         effects=effects,
     )
     ledgers.reevaluate_items_of(case, now, _actor_id(actor))
     if target is CaseStatus.CLOSED:
         notices.notify_citizens(case, outcome.event, "closing")
-    elif target is CaseStatus.IN_PROGRESS:
+    elif redo:
         notices.notify_citizens(case, outcome.event, "redo")
     else:
         redo = lifecycle.pending_request(case, RequestKind.REDO)
@@ -156,9 +171,11 @@ def decide_redo(
     """A supervisor decides whether a further redo (past the second) is justified."""
     now = now_or(now)
     note = optional_text(note, "note")
+    lifecycle.check_action(case, EventAction.DECIDE_REDO, actor, version)
     request = lifecycle.pending_request(case, RequestKind.REDO)
     if request is None:
         raise NotAllowed("no redo is waiting for a decision")
+    lifecycle.check_not_own_request(request, actor)
 
     def effects() -> None:
         lifecycle.settle_request(request, actor, approve, note, now)
@@ -173,7 +190,7 @@ def decide_redo(
         actor,
         now,
         expected_version=version,
-        to_status=CaseStatus.IN_PROGRESS if approve else CaseStatus.CLOSED,
+        to_status=redo_status(case) if approve else CaseStatus.CLOSED,
         internal_text=note,
         data={"approved": approve},
         effects=effects,
@@ -222,6 +239,7 @@ def reopen_case(
         actor,
         now,
         expected_version=version,
+        to_status=redo_status(case),
         internal_text=reason,
         effects=lambda: _start_redo(case, now),
     )
@@ -256,10 +274,55 @@ def withdraw_case(
     return case
 
 
+# The review policy's terms where the city has not set its own (信访工作条例 Art. 35–36):
+# the review body decides within 30 days, a review decision can be taken to re-review
+# within 30 days, and the law gives no extension (0: none; the admin may allow some).
+# The other clocks run as for any case: the accept clock only while a review case waits at
+# intake for want of a review body.
+REVIEW_POLICY_NAMES = ("信访复查复核", "Petition review and re-review")
+REVIEW_POLICY_TERMS: tuple[tuple[PolicyTerm, TimeUnit, int], ...] = (
+    (PolicyTerm.ACCEPT, TimeUnit.WORKING_DAYS, 1),
+    (PolicyTerm.SIGN, TimeUnit.WORKING_DAYS, 1),
+    (PolicyTerm.FIRST_RESPONSE, TimeUnit.WORKING_DAYS, 1),
+    (PolicyTerm.RESOLVE, TimeUnit.CALENDAR_DAYS, 30),
+    (PolicyTerm.REPLY_WINDOW, TimeUnit.WORKING_DAYS, 10),
+    (PolicyTerm.FEEDBACK, TimeUnit.CALENDAR_DAYS, 7),
+    (PolicyTerm.EXTENSION_CAP, TimeUnit.CALENDAR_DAYS, 0),
+    (PolicyTerm.RETURN_WINDOW, TimeUnit.WORKING_DAYS, 2),
+    (PolicyTerm.REVIEW_WINDOW, TimeUnit.CALENDAR_DAYS, 30),
+)
+
+
+def review_policy() -> DeadlinePolicy:
+    """The deadline policy review and re-review cases are filed under: the one named by
+    ``REVIEW_POLICY_CODE``, which the admin edits like any other in /admin/policies. The
+    demo base creates it; on any other install it is created with the statutory defaults
+    the first time it is needed (a savepoint, so two first reviews at once find one)."""
+    code = current_app.config["REVIEW_POLICY_CODE"]
+    found = db.session.scalar(sa.select(DeadlinePolicy).where(DeadlinePolicy.code == code))
+    if found is not None:
+        return found
+    try:
+        with db.session.begin_nested():
+            policy = DeadlinePolicy(
+                code=code,
+                name_zh=REVIEW_POLICY_NAMES[0],
+                name_en=REVIEW_POLICY_NAMES[1],
+                terms=[
+                    DeadlineTerm(term=term, kind=None, unit=unit, value=value)
+                    for term, unit, value in REVIEW_POLICY_TERMS
+                ],
+            )
+            db.session.add(policy)
+    except IntegrityError:
+        found = db.session.scalar(sa.select(DeadlinePolicy).where(DeadlinePolicy.code == code))
+        assert found is not None
+        return found
+    return policy
+
+
 def review_body(case: Case) -> Department | None:
     """Who reviews a department's petition decision: its parent, or the petition bureau."""
-    from flask import current_app
-
     department = case.lead_department
     if department is not None and department.parent is not None:
         return department.parent
@@ -272,8 +335,8 @@ def check_review(case: Case, actor: Actor, now: datetime) -> None:
     """Refuse a request for review the decision cannot take now: only the petitioner, of
     a petition decision, once, within its window, and never after re-review."""
     lifecycle.check_action(case, EventAction.REQUEST_REVIEW, actor, None)
-    if case.kind is not CaseKind.PETITION or case.resolved_at is None:
-        raise NotAllowed("only a petition decision can be reviewed")
+    if case.kind is not CaseKind.PETITION or case.resolved_at is None or case.decision is None:
+        raise NotAllowed("only a petition's written decision can be reviewed")
     if case.review_level >= FINAL_REVIEW_LEVEL:
         raise NotAllowed("the re-review decision is final")
     if db.session.scalar(sa.select(Case.id).where(Case.review_of_id == case.id)):
@@ -287,8 +350,12 @@ def request_review(
     case: Case, actor: Actor, reason: str, now: datetime | None = None
 ) -> tuple[Case, str]:
     """The citizen asks for review (复查) of a petition decision, or re-review (复核) of a
-    review decision, within 30 days; a new linked case is filed. After re-review the
-    matter is final."""
+    review decision, within 30 days. A new case is filed, linked to the decision it
+    reviews, under the review policy (30 calendar days to decide), and placed with the
+    review body at once: dispatched there, which accepts it (DESIGN §4). Only where no
+    review body can be found (no parent, and no department has the petition bureau's
+    code) does it wait at intake, to be dispatched by hand. After re-review the matter
+    is final."""
     now = now_or(now)
     reason = _text(reason, "reason")
     check_review(case, actor, now)
@@ -312,9 +379,9 @@ def request_review(
         ),
         Actor.citizen(),
         now,
+        policy=review_policy(),
+        review_of=case,
     )
-    review.review_of_id = case.id
-    review.review_level = case.review_level + 1
     outcome = lifecycle.apply_action(
         case,
         EventAction.REQUEST_REVIEW,
@@ -329,6 +396,8 @@ def request_review(
         },
     )
     notices.notify_citizens(case, outcome.event, "review", {"review_number": review.number})
+    if body is not None:
+        intake.dispatch(review, Actor.system(), body, now, version=None)
     lifecycle.commit()
     return review, key
 

@@ -14,7 +14,7 @@ from caseapp.models import Case, CaseRequest, Department, User
 from caseapp.models.enums import OPEN_STATUSES, RequestStatus
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines
-from caseapp.services.lifecycle import DECIDED_BY, Actor, capacities_of
+from caseapp.services.lifecycle import DECIDED_BY, Actor, capacities_of, decides_own_request
 from caseapp.workflow import lifecycle
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import staff_can_see
@@ -109,11 +109,12 @@ def approvals_waiting(user: User) -> list[CaseRequest]:
 def decidable(user: User, requests: list[CaseRequest]) -> set[int]:
     """The ids of the waiting requests ``user`` may decide now, by the lifecycle table (a
     supervisor decides late returns, further redos and extensions, except a petition's
-    extension, which its department's lead decides)."""
+    extension, which its department's lead decides), never one they asked for."""
     actor = Actor.staff(user)
     return {
         request.id
         for request in requests
         if lifecycle.who_may(DECIDED_BY[request.kind], request.case.status, request.case.kind)
         & capacities_of(actor, request.case)
+        and not decides_own_request(request, actor)
     }

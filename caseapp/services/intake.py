@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseAssist, CaseFollower, User
+from caseapp.models import Case, CaseAssist, CaseFollower, Department, User
 from caseapp.models.enums import (
     WORKED_STATUSES,
     CaseKind,
@@ -124,13 +124,37 @@ def reject_case(
     return case
 
 
+def keep_resolve_promise(case: Case, now: datetime, math: deadlines.DeadlineMath) -> None:
+    """Make sure an accepted case has its one resolve clock. Where none runs (the case
+    was rejected after its acceptance, and reinstated), the promise made at acceptance
+    runs again with the deadline it had: the resolve deadline does not restart when the
+    case comes back (DESIGN §4, "the city's promise to the citizen"), and a wrong
+    rejection is the city's error, not a pause for the citizen, so it does not move it.
+    The run keeps its extensions (the cap is per resolve period) and its escalation."""
+    if deadlines.running(case, Clock.RESOLVE):
+        return
+    runs = [row for row in case.clocks if row.clock is Clock.RESOLVE]
+    if not runs:
+        deadlines.start_clock(case, Clock.RESOLVE, now, math)
+        return
+    last = max(runs, key=lambda row: (row.started_at, row.id or 0))
+    last.stopped_at = None
+
+
 def reinstate_case(
     case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
-    """A supervisor takes back a wrong rejection: the case is new again."""
+    """A supervisor takes back a wrong rejection: the case is new again, with its accept
+    clock; a case accepted before the rejection keeps its resolve promise."""
     now = now_or(now)
     reason = _text(reason, "reason")
     math = deadlines.deadline_math()
+
+    def effects() -> None:
+        deadlines.start_clock(case, Clock.ACCEPT, now, math)
+        if case.accepted_at is not None:
+            keep_resolve_promise(case, now, math)
+
     lifecycle.apply_action(
         case,
         EventAction.REINSTATE,
@@ -138,7 +162,7 @@ def reinstate_case(
         now,
         expected_version=version,
         internal_text=reason,
-        effects=lambda: deadlines.start_clock(case, Clock.ACCEPT, now, math),
+        effects=effects,
     )
     ledgers.reevaluate_items_of(case, now, actor.user.id if actor.user else None)
     lifecycle.commit()
@@ -229,6 +253,23 @@ def dispatch_case(
     department = department_by_id(department_id)
     assisting = [department_by_id(i) for i in dict.fromkeys(assisting_ids) if i != department.id]
     handler = _handler_in(department.id, handler_id)
+    dispatch(case, actor, department, now, version=version, assisting=assisting, handler=handler)
+    lifecycle.commit()
+    return case
+
+
+def dispatch(
+    case: Case,
+    actor: Actor,
+    department: Department,
+    now: datetime,
+    *,
+    version: int | None,
+    assisting: Sequence[Department] = (),
+    handler: User | None = None,
+) -> None:
+    """``dispatch_case`` without the commit, for actions that dispatch as part of theirs
+    (a review case placed with its review body as it is filed)."""
     if case.repeat_of_final:
         raise NotAllowed("this matter finished re-review and is not accepted again")
     first = case.accepted_at is None
@@ -241,7 +282,9 @@ def dispatch_case(
         deadlines.stop_clock(case, Clock.ACCEPT, now)
         if first:
             case.accepted_at = now
-            deadlines.start_clock(case, Clock.RESOLVE, now, math)
+        # The resolve clock starts at the acceptance; a redo sent back to intake started
+        # its fresh period already, and a second dispatch never restarts it (DESIGN §4).
+        keep_resolve_promise(case, now, math)
         deadlines.start_clock(case, Clock.SIGN, now, math)
         _first_responsible(case, actor)
 
@@ -267,8 +310,6 @@ def dispatch_case(
             "acceptance",
             {"department": department.name_zh, "resolve_by": _resolve_due(case)},
         )
-    lifecycle.commit()
-    return case
 
 
 def _resolve_due(case: Case) -> str:

@@ -231,6 +231,20 @@ def settle_request(
     request.decision_note = note
 
 
+def decides_own_request(request: CaseRequest, actor: Actor) -> bool:
+    """Whether ``actor`` made ``request``: nobody decides their own request (DESIGN §4) —
+    a lead who asked for a petition's extension, a supervisor who is also a department's
+    lead asking for a return, a supervisor who recorded the rating that asks for a
+    further redo."""
+    return actor.user is not None and request.requested_by_id == actor.user.id
+
+
+def check_not_own_request(request: CaseRequest, actor: Actor) -> None:
+    """Refuse a decision on a request the actor made."""
+    if decides_own_request(request, actor):
+        raise NotAllowed("nobody decides their own request; someone else decides it")
+
+
 # The action that decides each kind of waiting request.
 DECIDED_BY = {
     RequestKind.EXTENSION: EventAction.DECIDE_EXTENSION,

@@ -1,5 +1,7 @@
 """Printable written notices to the citizen (DESIGN §8): the acceptance notice (受理告知书),
-the notice of non-acceptance (不予受理告知书) and a petition's written decision (处理意见书)."""
+the notice of non-acceptance (不予受理告知书), a petition's written decision (处理意见书),
+and the decisions on its review (复查意见书) and re-review (复核意见书), which name the
+decision they review."""
 
 from __future__ import annotations
 
@@ -27,6 +29,27 @@ class NoticeKind(enum.StrEnum):
     ACCEPTANCE = "acceptance"  # 受理告知书
     REJECTION = "rejection"  # 不予受理告知书
     DECISION = "decision"  # 处理意见书
+    REVIEW_DECISION = "review_decision"  # 复查意见书
+    RE_REVIEW_DECISION = "re_review_decision"  # 复核意见书
+
+
+# The decision notice of each review level: 0 an original matter, 1 a review, 2 a re-review.
+DECISION_NOTICES = (NoticeKind.DECISION, NoticeKind.REVIEW_DECISION, NoticeKind.RE_REVIEW_DECISION)
+
+
+def decision_notice_kind(case: Case) -> NoticeKind:
+    """The decision notice a petition of ``case``'s review level is printed as."""
+    return DECISION_NOTICES[min(case.review_level, len(DECISION_NOTICES) - 1)]
+
+
+@dataclass(frozen=True)
+class ReviewedDecision:
+    """The decision a review or re-review case reviews, as its notice names it."""
+
+    case: Case
+    issuer: Department | None
+    decision: PetitionDecision | None
+    decided_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,8 @@ class WrittenNotice:
     decision: PetitionDecision | None = None
     answer: str = ""
     review: ReviewRight | None = None
+    # For a review or re-review decision: the decision it reviewed.
+    reviewed: ReviewedDecision | None = None
     # Shown instead of the name until the clerk reveals it (and the reveal is recorded).
     masked_name: str = ""
     may_reveal: bool = False
@@ -80,7 +105,7 @@ def written_notice(case: Case, kind: str, user: User, *, revealed: bool = False)
     elif notice_kind is NoticeKind.REJECTION:
         notice = _rejection(case, show_identity, dates)
     else:
-        notice = _decision(case, show_identity, dates)
+        notice = _decision(case, notice_kind, show_identity, dates)
     return replace(
         notice,
         masked_name=mask_name(case.citizen_name) if allowed and not revealed else "",
@@ -140,14 +165,32 @@ def _rejection(case: Case, show_identity: bool, dates: ExpectedDates) -> Written
     )
 
 
-def _decision(case: Case, show_identity: bool, dates: ExpectedDates) -> WrittenNotice:
+def _decider(case: Case) -> Department | None:
+    """The department that took the case's decision: its lead department, or the one that
+    resolved it (the department may have given the case up since)."""
+    if case.lead_department is not None:
+        return case.lead_department
+    resolved = _latest_event(case, EventAction.RESOLVE)
+    return _department(resolved.department_id) if resolved else None
+
+
+def reviewed_decision(case: Case) -> ReviewedDecision | None:
+    """The decision a review or re-review case reviews (None for an original matter)."""
+    original = case.review_of
+    if original is None:
+        return None
+    return ReviewedDecision(original, _decider(original), original.decision, original.resolved_at)
+
+
+def _decision(
+    case: Case, kind: NoticeKind, show_identity: bool, dates: ExpectedDates
+) -> WrittenNotice:
     # A decision that a redo or reopen set aside (resolved_at cleared) is not printed.
     if case.kind is not CaseKind.PETITION or case.decision is None or case.resolved_at is None:
         raise NotFound("the case has no petition decision")
-    issuer = case.lead_department
-    if issuer is None:
-        resolved = _latest_event(case, EventAction.RESOLVE)
-        issuer = _department(resolved.department_id) if resolved else None
+    if decision_notice_kind(case) is not kind:
+        raise NotFound(f"the decision of {case.number} is printed as {decision_notice_kind(case)}")
+    issuer = _decider(case)
     period = deadlines.case_period(case, PolicyTerm.REVIEW_WINDOW)
     review = ReviewRight(
         body=review_body(case),
@@ -156,7 +199,7 @@ def _decision(case: Case, show_identity: bool, dates: ExpectedDates) -> WrittenN
         next_level=case.review_level if case.review_level < FINAL_REVIEW_LEVEL else None,
     )
     return WrittenNotice(
-        NoticeKind.DECISION,
+        kind,
         case,
         case.resolved_at,
         issuer,
@@ -165,4 +208,5 @@ def _decision(case: Case, show_identity: bool, dates: ExpectedDates) -> WrittenN
         decision=case.decision,
         answer=case.public_answer,
         review=review,
+        reviewed=reviewed_decision(case),
     )

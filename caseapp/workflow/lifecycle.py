@@ -89,7 +89,18 @@ HELD = (S.DISPATCHED, S.IN_PROGRESS, S.AWAITING_CITIZEN)
 
 RULES: tuple[Rule, ...] = (
     # --- actions that change the status -------------------------------------------------
-    _rule(A.ANSWER_DIRECTLY, (S.NEW, S.RETURNED), S.RESOLVED, {INTAKE}, ("public_text",)),
+    # A petition is answered with a written decision (supported / explained / not
+    # supported) by the department that handles it, which names the review body; intake
+    # does not answer one directly (issue 16: a petition answered directly had no
+    # decision and could still be taken to review).
+    _rule(
+        A.ANSWER_DIRECTLY,
+        (S.NEW, S.RETURNED),
+        S.RESOLVED,
+        {INTAKE},
+        ("public_text",),
+        except_kinds=PETITION,
+    ),
     _rule(A.REJECT, (S.NEW, S.RETURNED), S.REJECTED, {INTAKE}, ("public_text",)),
     _rule(A.REINSTATE, (S.REJECTED,), S.NEW, {SUPERVISOR}, ("reason",)),
     _rule(
@@ -100,7 +111,12 @@ RULES: tuple[Rule, ...] = (
         ("duplicate_of",),
     ),
     _rule(A.DISPATCH, (S.NEW, S.RETURNED), S.DISPATCHED, {INTAKE, SUPERVISOR}, ("department",)),
+    # A review (复查) or re-review (复核) case is placed with the review body as it is
+    # filed (DESIGN §4): the system dispatches it (closing.request_review).
+    _rule(A.DISPATCH, (S.NEW,), S.DISPATCHED, {SYSTEM}, ("department",), kinds=PETITION),
     _rule(A.FORWARD, (S.DISPATCHED,), S.DISPATCHED, {LEAD_LEAD}, ("department",)),
+    # Only while a department holds the case: one asked a question at intake, before any
+    # dispatch, is refused by casework.reassign_case (the first dispatch is the acceptance).
     _rule(A.REASSIGN, HELD, S.DISPATCHED, {SUPERVISOR}, ("department", "reason")),
     _rule(A.RETURN, (S.DISPATCHED, S.IN_PROGRESS), S.RETURNED, DEPARTMENT, ("reason",)),
     _rule(A.REQUEST_RETURN, (S.DISPATCHED, S.IN_PROGRESS), UNCHANGED, DEPARTMENT, ("reason",)),
@@ -117,13 +133,20 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(A.REPLY_WINDOW_PASSES, (S.AWAITING_CITIZEN,), (S.IN_PROGRESS, S.NEW), {SYSTEM}),
     _rule(A.RESOLVE, (S.IN_PROGRESS,), S.RESOLVED, {LEAD_HANDLER}, ("public_text",)),
+    # A redo (unsatisfied rating, an approved further redo) or a reopen goes back to the
+    # department that resolved the case (in_progress), or — for a case answered directly,
+    # which no department holds — back to intake (new), to be dispatched or answered
+    # again (closing.redo_status).
     _rule(
-        A.RATE, (S.RESOLVED,), (S.CLOSED, S.IN_PROGRESS, UNCHANGED), {CITIZEN, INTAKE, SUPERVISOR}
+        A.RATE,
+        (S.RESOLVED,),
+        (S.CLOSED, S.IN_PROGRESS, S.NEW, UNCHANGED),
+        {CITIZEN, INTAKE, SUPERVISOR},
     ),
     _rule(A.FEEDBACK_WINDOW_PASSES, (S.RESOLVED,), S.CLOSED, {SYSTEM}),
-    _rule(A.REOPEN, (S.CLOSED,), S.IN_PROGRESS, {SUPERVISOR}, ("reason",)),
+    _rule(A.REOPEN, (S.CLOSED,), (S.IN_PROGRESS, S.NEW), {SUPERVISOR}, ("reason",)),
     _rule(A.WITHDRAW, WORKED_STATUSES, S.WITHDRAWN, {CITIZEN}, ("reason",)),
-    _rule(A.DECIDE_REDO, (S.RESOLVED,), (S.IN_PROGRESS, S.CLOSED), {SUPERVISOR}),
+    _rule(A.DECIDE_REDO, (S.RESOLVED,), (S.IN_PROGRESS, S.CLOSED, S.NEW), {SUPERVISOR}),
     # --- actions that write an event and leave the status ---------------------------------
     _rule(A.REQUEST_REVIEW, (S.RESOLVED, S.CLOSED), UNCHANGED, {CITIZEN}, kinds=PETITION),
     _rule(A.NOTE, ALL_STATUSES, UNCHANGED, ANY_STAFF, ("text",)),
@@ -173,6 +196,7 @@ RULES: tuple[Rule, ...] = (
         ("reason",),
     ),
     _rule(A.ESCALATE, OPEN, UNCHANGED, {SYSTEM}),
+    _rule(A.RECOMPUTE_DEADLINES, OPEN, UNCHANGED, {SYSTEM}),
 )
 
 # Who may file a case: the citizen (web, API) or staff taking it for a citizen.

@@ -20,9 +20,11 @@ from caseapp.models.enums import (
     PolicyTerm,
     Priority,
     RequestStatus,
+    Role,
     Satisfaction,
 )
 from caseapp.services import casework, closing, deadlines, intake, supervision
+from caseapp.services.accounts import create_user
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.lifecycle import Actor
 from caseapp.workflow.visibility import public_cases
@@ -360,11 +362,17 @@ def test_petition_review_then_re_review_then_final() -> None:
     with pytest.raises(NotAllowed, match="already"):
         closing.request_review(case, Actor.citizen(), "再次申请", now=start + timedelta(days=11))
     later = start + timedelta(days=12)
-    intake.dispatch_case(review, staff("intake"), department("zjj").id, version=None, now=later)
-    casework.sign_for_case(review, staff("handler"), version=None, now=later)
+    # Placed with the review body as it was filed (issue 16, finding 5).
+    assert (
+        review.status is CaseStatus.DISPATCHED and review.lead_department_id == department("xfj").id
+    )
+    bureau = Actor.staff(
+        create_user("xfj-handler", "long-enough-pw", "信访局承办人", [Role.HANDLER], "xfj")
+    )
+    casework.sign_for_case(review, bureau, version=None, now=later)
     casework.resolve_case(
         review,
-        staff("handler"),
+        bureau,
         "维持原意见",
         version=None,
         decision=PetitionDecision.NOT_SUPPORTED,
@@ -374,11 +382,11 @@ def test_petition_review_then_re_review_then_final() -> None:
         review, Actor.citizen(), "申请复核", now=later + timedelta(days=1)
     )
     assert re_review.review_level == 2 and re_review.title.startswith("复核")
-    intake.dispatch_case(re_review, staff("intake"), department("zjj").id, version=None, now=later)
-    casework.sign_for_case(re_review, staff("handler"), version=None, now=later)
+    assert re_review.status is CaseStatus.DISPATCHED
+    casework.sign_for_case(re_review, bureau, version=None, now=later)
     casework.resolve_case(
         re_review,
-        staff("handler"),
+        bureau,
         "复核维持",
         version=None,
         decision=PetitionDecision.NOT_SUPPORTED,
@@ -495,3 +503,137 @@ def test_every_action_moves_the_version_even_when_the_row_would_not_change() -> 
     before = case.version
     casework.add_note(case, staff("handler"), "第二条", version=case.version, now=moment)
     assert case.version == before + 1
+
+
+# --- issue 16: every case with its holder and its clocks ------------------------------------
+
+
+def test_a_case_asked_about_at_intake_is_not_reassigned_before_its_dispatch() -> None:
+    """Issue 16, finding 1: file → intake asks the citizen → a supervisor reassigns left
+    the case dispatched with no acceptance, the accept clock running and no resolve
+    clock. Reassign is for cases a department holds; the first dispatch accepts."""
+    case = new_case(now=local(2026, 11, 2, 9, 0))  # Monday
+    casework.ask_citizen(
+        case, staff("intake"), "请说明具体位置", version=None, now=local(2026, 11, 2, 10, 0)
+    )
+    with pytest.raises(NotAllowed, match="dispatch"):
+        casework.reassign_case(
+            case,
+            staff("supervisor"),
+            department("cgj").id,
+            "职责调整",
+            version=None,
+            now=local(2026, 11, 2, 11, 0),
+        )
+    assert case.status is CaseStatus.AWAITING_CITIZEN and case.lead_department_id is None
+    assert EventAction.REASSIGN not in events(case)
+    casework.citizen_replies(
+        case, Actor.citizen(), "红旗西街12号门前", version=None, now=local(2026, 11, 3, 9, 0)
+    )
+    intake.dispatch_case(
+        case, staff("supervisor"), department("cgj").id, version=None, now=local(2026, 11, 3, 10, 0)
+    )
+    assert case.status is CaseStatus.DISPATCHED and case.accepted_at == local(2026, 11, 3, 10, 0)
+    assert deadlines.running(case, Clock.ACCEPT) == []
+    assert due(case, Clock.RESOLVE) == local(2026, 11, 7)  # 3 working days: end of Friday
+
+
+def test_a_case_held_by_a_department_and_awaiting_the_citizen_is_reassigned() -> None:
+    case = case_in(CaseStatus.AWAITING_CITIZEN, now=local(2026, 11, 2, 9, 0))
+    promised = deadlines.running(case, Clock.RESOLVE)[0].due_at
+    casework.reassign_case(
+        case, staff("supervisor"), department("cgj").id, "职责调整", version=None,
+        now=local(2026, 11, 3, 9, 0),
+    )  # fmt: skip
+    assert case.status is CaseStatus.DISPATCHED and case.lead_department_id == department("cgj").id
+    # The pause ended: the resolve deadline moved by the one working day begun in it.
+    assert promised.astimezone(TZ) == local(2026, 11, 6)  # end of Thursday
+    assert due(case, Clock.RESOLVE) == local(2026, 11, 7)  # end of Friday
+
+
+def test_dispatch_after_a_reinstated_rejection_keeps_the_resolve_promise() -> None:
+    """Issue 16, finding 3: dispatch → return → reject → reinstate → dispatch left no
+    resolve clock (no deadline, no extension). The promise of the first dispatch stands:
+    it neither restarts nor goes missing."""
+    case = new_case(now=local(2026, 11, 2, 9, 0))
+    intake.dispatch_case(
+        case, staff("intake"), department("zjj").id, version=None, now=local(2026, 11, 2, 10, 0)
+    )
+    promised = due(case, Clock.RESOLVE)
+    assert promised == local(2026, 11, 6)
+    casework.return_case(
+        case, staff("handler"), "不属于本单位", version=None, now=local(2026, 11, 3, 9, 0)
+    )
+    intake.reject_case(
+        case, staff("intake"), "不属于受理范围", version=None, now=local(2026, 11, 3, 10, 0)
+    )
+    assert deadlines.running(case) == []
+    intake.reinstate_case(
+        case, staff("supervisor"), "误驳回", version=None, now=local(2026, 11, 3, 11, 0)
+    )
+    assert case.status is CaseStatus.NEW
+    assert due(case, Clock.RESOLVE) == promised  # the accepted case keeps its one promise
+    intake.dispatch_case(
+        case, staff("intake"), department("cgj").id, version=None, now=local(2026, 11, 3, 14, 0)
+    )
+    assert due(case, Clock.RESOLVE) == promised
+    assert case.next_deadline_at is not None
+    casework.sign_for_case(case, staff("handler2"), version=None, now=local(2026, 11, 3, 15, 0))
+    casework.request_extension(
+        case, staff("handler2"), 2, "需要现场勘查", version=None, now=local(2026, 11, 4, 9, 0)
+    )
+    casework.decide_extension(
+        case, staff("supervisor"), True, "同意", version=None, now=local(2026, 11, 4, 10, 0)
+    )
+    assert due(case, Clock.RESOLVE) == local(2026, 11, 10)  # + Friday and Monday
+
+
+def test_a_lead_does_not_approve_the_petition_extension_they_asked_for() -> None:
+    """Issue 16, finding 7: nobody decides their own request."""
+    case = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION, category="petition")
+    casework.request_extension(case, staff("lead"), 10, "需调取档案", version=None)
+    with pytest.raises(NotAllowed, match="own request"):
+        casework.decide_extension(case, staff("lead"), True, version=None)
+    assert case.requests[0].status is RequestStatus.PENDING
+    other_lead = Actor.staff(
+        create_user("lead-b", "long-enough-pw", "住建局副局长", [Role.LEAD], "zjj")
+    )
+    casework.decide_extension(case, other_lead, True, version=None)
+    assert case.requests[0].status is RequestStatus.APPROVED
+
+
+def test_a_supervisor_who_is_also_a_lead_does_not_approve_their_own_return() -> None:
+    both = Actor.staff(
+        create_user("sup-lead", "long-enough-pw", "兼任负责人", [Role.SUPERVISOR, Role.LEAD], "zjj")
+    )
+    case = new_case(now=local(2026, 11, 2, 9, 0))
+    intake.dispatch_case(
+        case, staff("intake"), department("zjj").id, version=None, now=local(2026, 11, 2, 10, 0)
+    )
+    late = local(2026, 11, 5, 9, 0)
+    casework.request_return(case, both, "不属于本单位", version=None, now=late)
+    with pytest.raises(NotAllowed, match="own request"):
+        casework.decide_return(case, both, True, "同意", version=None, now=late)
+    casework.decide_return(case, staff("supervisor"), True, "同意", version=None, now=late)
+    assert case.status is CaseStatus.RETURNED
+
+
+def test_a_supervisor_who_recorded_the_rating_does_not_decide_the_further_redo() -> None:
+    case = case_in(CaseStatus.RESOLVED, now=local(2026, 11, 2, 9, 0))
+    for day in (9, 16):
+        closing.rate_case(
+            case, Actor.citizen(), False, Satisfaction.UNSATISFIED, version=None,
+            now=local(2026, 11, day, 9, 0),
+        )  # fmt: skip
+        casework.resolve_case(
+            case, staff("handler"), "再次处理", version=None, now=local(2026, 11, day, 15, 0)
+        )
+    closing.rate_case(
+        case, staff("supervisor"), False, Satisfaction.UNSATISFIED, "回访电话记录", version=None,
+        now=local(2026, 11, 23, 9, 0),
+    )  # fmt: skip
+    with pytest.raises(NotAllowed, match="own request"):
+        closing.decide_redo(case, staff("supervisor"), False, "不再重办", version=None)
+    other = Actor.staff(create_user("sup-b", "long-enough-pw", "督办二", [Role.SUPERVISOR], None))
+    closing.decide_redo(case, other, False, "不再重办", version=None)
+    assert case.status is CaseStatus.CLOSED

@@ -149,6 +149,12 @@ EXPECTED: Table = {
 
 # A petition (信访) built the same way, for the actions whose answer depends on the kind.
 PETITION_EXPECTED: Table = {
+    # "petitions: written decision" (resolve): intake does not answer a petition directly,
+    # which would leave it without a decision to review (issue 16, finding 2).
+    A.ANSWER_DIRECTLY: {},
+    # A review (复查) or re-review (复核) case "is placed with the review body" (§4): the
+    # system dispatches it as it is filed.
+    A.DISPATCH: rows(((N, RT), ("intake", "supervisor")), ((N,), ("system",))),
     # "resolved or closed petition, within 30 days of its decision".
     A.REQUEST_REVIEW: rows(((RS, CL), ("citizen",))),
     A.DECIDE_EXTENSION: rows(((IP, AC), ("lead",))),  # "for petitions the department's lead"

@@ -59,6 +59,8 @@ def unit_label(unit: str) -> str:
 
 
 TERM_RANGE = int_range(1, admin_policies.MAX_VALUE)
+# 0 is an extension cap that allows none; the service refuses 0 for every other term.
+VALUE_RANGE = int_range(0, admin_policies.MAX_VALUE)
 
 
 class TermRowForm(Form):
@@ -68,7 +70,7 @@ class TermRowForm(Form):
     kind = SelectField(_l("For kind"), validate_choice=False)
     unit = SelectField(_l("Unit"), validate_choice=False)
     value = IntegerField(
-        _l("Value"), validators=[Optional(), TERM_RANGE], render_kw={"inputmode": "numeric"}
+        _l("Value"), validators=[Optional(), VALUE_RANGE], render_kw={"inputmode": "numeric"}
     )
     urgent_unit = SelectField(_l("Urgent unit"), validate_choice=False)
     urgent_value = IntegerField(

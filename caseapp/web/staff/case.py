@@ -25,11 +25,12 @@ from caseapp.services import case_page as page_data
 from caseapp.services import casework, closing, intake, ledgers, supervision
 from caseapp.services import lifecycle as lifecycle_service
 from caseapp.services.attachments import Upload, checked_uploads, open_attachment
-from caseapp.services.errors import StaleVersion, ValidationFailed
+from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.lifecycle import Actor, capacities_of
 from caseapp.services.messages import N_
 from caseapp.services.staff_cases import case_for_staff
 from caseapp.services.validation import mask_name, mask_phone
+from caseapp.services.written_notices import decision_notice_kind
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int
 from caseapp.web.public.forms import choice_list
@@ -192,18 +193,32 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         )
 
 
-def _precondition_met(case: Case, action: EventAction) -> bool:
-    """Offer a decision only when something waits for it, an exclusion only for an
-    unsatisfied rating (the services refuse the others anyway)."""
+def _precondition_met(case: Case, action: EventAction, actor: Actor) -> bool:
+    """Offer a decision only when something waits for it and the user did not ask for it
+    (nobody decides their own request), an exclusion only for an unsatisfied rating, a
+    rating only where the service takes one, a reassign only while a department holds the
+    case, an extension only where the policy allows one (the services refuse the others
+    anyway)."""
     waiting = {
         A.DECIDE_RETURN: RequestKind.RETURN,
         A.DECIDE_EXTENSION: RequestKind.EXTENSION,
         A.DECIDE_REDO: RequestKind.REDO,
     }
     if action in waiting:
-        return lifecycle_service.pending_request(case, waiting[action]) is not None
+        pending = lifecycle_service.pending_request(case, waiting[action])
+        return pending is not None and not lifecycle_service.decides_own_request(pending, actor)
     if action is A.EXCLUDE_RATING:
         return case.rating_satisfaction is Satisfaction.UNSATISFIED and not case.rating_excluded
+    if action is A.RATE:
+        try:
+            closing.check_rate(case, actor)  # not while a further redo waits, and so on
+        except NotAllowed:
+            return False
+        return True
+    if action is A.REASSIGN:
+        return casework.held_by_department(case)
+    if action is A.REQUEST_EXTENSION:
+        return casework.extension_room(case)[0].value > 0
     return True
 
 
@@ -239,7 +254,7 @@ def render_case(
         # A direct return within the window after dispatch, a request after it.
         direct = casework.within_return_window(case, utcnow())
         available = [a for a in available if a is not (A.REQUEST_RETURN if direct else A.RETURN)]
-    available = [a for a in available if _precondition_met(case, a)]
+    available = [a for a in available if _precondition_met(case, a, actor)]
     templates = page_data.reply_templates(case)
     chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
     action_forms = _forms_for(case, available, chosen.body_zh if chosen else "")
@@ -268,6 +283,7 @@ def render_case(
         masked_phone=mask_phone(case.citizen_phone) if case.citizen_phone else "",
         contact=contact,
         can_reveal=identity_allowed and A.REVEAL_CONTACT in available,
+        decision_notice=decision_notice_kind(case).value,
         public_text_actions=PUBLIC_TEXT_ACTIONS,
     )
 

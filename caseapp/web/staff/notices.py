@@ -1,6 +1,6 @@
-"""Printable written notices to the citizen: acceptance, non-acceptance, and a petition's
-decision. The notice is in the citizen's language; the page around it stays in the
-clerk's."""
+"""Printable written notices to the citizen: acceptance, non-acceptance, a petition's
+decision and the decisions on its review and re-review. The notice is in the citizen's
+language; the page around it stays in the clerk's."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from caseapp.i18n import city_timezone
-from caseapp.models.enums import PetitionDecision, TimeUnit
+from caseapp.labels import DECISION_LABELS
+from caseapp.models.enums import TimeUnit
 from caseapp.services import supervision
 from caseapp.services.lifecycle import Actor
 from caseapp.services.staff_cases import case_for_staff
@@ -28,6 +29,8 @@ NOTICE_TITLES = {
     NoticeKind.ACCEPTANCE: _l("Acceptance notice"),
     NoticeKind.REJECTION: _l("Notice of non-acceptance"),
     NoticeKind.DECISION: _l("Written decision on a petition"),
+    NoticeKind.REVIEW_DECISION: _l("Review decision on a petition"),
+    NoticeKind.RE_REVIEW_DECISION: _l("Re-review decision on a petition"),
 }
 
 # Where a petition that is not accepted belongs (DESIGN §3, reject).
@@ -38,11 +41,7 @@ BELONGS_TO = {
     "discipline_inspection": _l("the discipline inspection and supervision bodies"),
 }
 
-DECISIONS = {
-    PetitionDecision.SUPPORTED: _l("Supported"),
-    PetitionDecision.EXPLAINED: _l("Explained"),
-    PetitionDecision.NOT_SUPPORTED: _l("Not supported"),
-}
+DECISIONS = DECISION_LABELS
 
 
 def notice_title(kind: NoticeKind) -> str:
@@ -89,6 +88,11 @@ def _sheet(notice: WrittenNotice) -> Markup:
             title=notice_title(notice.kind),
             belongs_to=str(BELONGS_TO[notice.belongs_to]) if notice.belongs_to else "",
             decision=str(DECISIONS[notice.decision]) if notice.decision else "",
+            reviewed_decision=(
+                str(DECISIONS[notice.reviewed.decision])
+                if notice.reviewed and notice.reviewed.decision
+                else ""
+            ),
             review_period=period_words(notice.review.period) if notice.review else "",
             long_date=long_date,
             issued_on=notice.issued_at.astimezone(city_timezone()).date().isoformat(),

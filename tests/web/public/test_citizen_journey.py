@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseFollower, OutboxMessage
-from caseapp.models.enums import CaseKind, CaseStatus
-from caseapp.services import casework, intake
-from tests.conftest import csrf_token
+from caseapp.models.enums import CaseKind, CaseStatus, Satisfaction
+from caseapp.services import casework, closing, intake
+from caseapp.services.lifecycle import Actor
+from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, department, staff
 from tests.web.public.test_request_form import FORM, good_fields, post_form
 
@@ -322,3 +323,51 @@ def test_the_citizen_downloads_own_files_and_nobody_else_can(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.data[:3] == b"\xff\xd8\xff"
     assert app.test_client().get(href).status_code == 403
+
+
+def test_a_second_unsatisfied_rating_while_a_redo_decision_waits_is_a_403_not_a_500(
+    app: Flask, demo_base: None
+) -> None:
+    """Issue 16, finding 4: a double submit of the rating form (or a rating taken by phone)
+    while a further redo waits for a supervisor gave an IntegrityError, a 500, on
+    ``POST /track/<number>/rate``. It is refused, and nothing is written."""
+    browser = app.test_client()
+    number, link = file_request(browser)
+    browser.get(link)
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        intake.dispatch_case(case, staff("intake"), department("zjj").id, version=None)
+        casework.sign_for_case(case, staff("handler"), version=None)
+        for _ in range(2):
+            casework.resolve_case(case, staff("handler"), "已处理。", version=None)
+            closing.rate_case(case, Actor.citizen(), False, Satisfaction.UNSATISFIED, version=None)
+        casework.resolve_case(case, staff("handler"), "第三次处理。", version=None)
+    form = {"solved": "no", "satisfaction": "unsatisfied", "comment": "还是没解决"}
+    token = csrf_token(browser, f"/track/{number}")
+    first = browser.post(f"/track/{number}/rate", data={**form, "csrf_token": token})
+    assert first.status_code == 302  # the third unsatisfied rating: a supervisor decides
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case.status is CaseStatus.RESOLVED and case.reopen_count == 2
+        version = case.version
+    again = browser.post(f"/track/{number}/rate", data={**form, "csrf_token": token})
+    assert again.status_code == 403
+    # Intake recording a follow-up call meanwhile: not offered, and refused.
+    clerk = app.test_client()
+    assert AuthActions(clerk).login("intake").status_code == 302
+    page = clerk.get(f"/staff/cases/{number}").get_data(as_text=True)
+    assert f"/staff/cases/{number}/act/rate" not in page
+    by_phone = clerk.post(
+        f"/staff/cases/{number}/act/rate",
+        data={
+            "solved": "no",
+            "satisfaction": "unsatisfied",
+            "text": "电话回访：不满意",
+            "version": str(version),
+            "csrf_token": csrf_token(clerk, f"/staff/cases/{number}"),
+        },
+    )
+    assert by_phone.status_code == 403
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case.version == version and len(case.requests) == 1

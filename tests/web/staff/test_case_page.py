@@ -12,9 +12,11 @@ from flask.testing import FlaskClient
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent
-from caseapp.models.enums import CaseKind, CaseStatus, EventAction
+from caseapp.models.enums import CaseKind, CaseStatus, EventAction, Role
+from caseapp.services import casework
+from caseapp.services.accounts import create_user
 from tests.conftest import AuthActions, csrf_token
-from tests.factories import case_in, department, user
+from tests.factories import case_in, department, new_case, staff, user
 
 
 def page_of(client: FlaskClient, number: str) -> str:
@@ -261,3 +263,25 @@ def test_a_case_filed_through_the_api_names_its_key_link_and_client(
         'href="https://photos.example.org/manhole.jpg" rel="noopener noreferrer nofollow"' in page
     )
     assert "接口程序" in page and "· 系统" not in page
+
+
+def test_the_page_offers_no_reassign_before_a_dispatch_and_no_decision_on_one_s_own_request(
+    app: Flask, supervisor_client: FlaskClient
+) -> None:
+    """Issue 16, findings 1 and 7: what the page offers is what the service accepts."""
+    with app.app_context():
+        asked = new_case()
+        casework.ask_citizen(asked, staff("intake"), "请说明具体位置。", version=None)
+        held = case_in(CaseStatus.AWAITING_CITIZEN)
+        create_user("lead-b", "long-enough-pw", "副局长", [Role.LEAD], "zjj")
+        petition = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION, category="petition")
+        casework.request_extension(petition, staff("lead"), 5, "需调取档案。", version=None)
+        numbers = asked.number, held.number, petition.number
+    assert "reassign" not in offered(page_of(supervisor_client, numbers[0]))
+    assert "reassign" in offered(page_of(supervisor_client, numbers[1]))
+    own = app.test_client()
+    assert AuthActions(own).login("lead").status_code == 302
+    assert "decide-extension" not in offered(page_of(own, numbers[2]))
+    other = app.test_client()
+    assert AuthActions(other).login("lead-b", "long-enough-pw").status_code == 302
+    assert "decide-extension" in offered(page_of(other, numbers[2]))

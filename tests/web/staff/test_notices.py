@@ -148,11 +148,14 @@ def test_each_decision_is_named(
 
 
 def decide_at(case: Case, code: str, decision: PetitionDecision) -> Case:
-    """Dispatch ``case`` to department ``code`` and have a handler there decide it."""
+    """Dispatch ``case`` to department ``code`` (a review case is there already) and have
+    a handler there decide it."""
     worker = f"handler-{code}"
     if db.session.scalar(sa.select(User.id).where(User.username == worker)) is None:
         accounts.create_user(worker, "handler-password-1", worker, (Role.HANDLER,), code)
-    intake.dispatch_case(case, staff("intake"), department(code).id, version=None)
+    if case.status is CaseStatus.NEW:
+        intake.dispatch_case(case, staff("intake"), department(code).id, version=None)
+    assert case.lead_department_id == department(code).id
     casework.sign_for_case(case, staff(worker), version=None)
     return casework.resolve_case(case, staff(worker), "答复如下。", version=None, decision=decision)
 
@@ -167,11 +170,43 @@ def test_a_review_decision_offers_re_review_and_a_re_review_decision_is_final(
         final, _key = closing.request_review(review, Actor.citizen(), "仍不服")
         decide_at(final, "xfj", PetitionDecision.NOT_SUPPORTED)
         numbers = review.number, final.number
-    review_sheet = sheet_of(intake_client, numbers[0], "decision")
+    review_sheet = sheet_of(intake_client, numbers[0], "review_decision")
     assert "you may ask Petition Bureau for a re-review within 30 days" in review_sheet
-    final_sheet = sheet_of(intake_client, numbers[1], "decision")
+    final_sheet = sheet_of(intake_client, numbers[1], "re_review_decision")
     assert "This re-review decision is final" in final_sheet
     assert "within 30 days" not in final_sheet
+
+
+def test_review_and_re_review_decisions_have_their_own_notices_naming_the_decision(
+    app: Flask, intake_client: FlaskClient
+) -> None:
+    """Issue 16, finding 5: a review decision is a 复查意见书 and a re-review decision a
+    复核意见书, each naming the decision it reviewed; the case page links the right one
+    and shows the decision under review."""
+    with app.app_context():
+        first = case_in(CaseStatus.RESOLVED, kind=CaseKind.PETITION)
+        review, _key = closing.request_review(first, Actor.citizen(), "不服处理意见")
+        decide_at(review, "xfj", PetitionDecision.NOT_SUPPORTED)
+        final, _key = closing.request_review(review, Actor.citizen(), "仍不服")
+        decide_at(final, "xfj", PetitionDecision.EXPLAINED)
+        numbers = first.number, review.number, final.number
+    review_sheet = sheet_of(intake_client, numbers[1], "review_decision")
+    assert "复查意见书" in review_sheet and "处理意见书" not in review_sheet.replace(
+        "复查意见书", ""
+    )
+    assert numbers[0] in review_sheet  # the decision reviewed, by its number
+    assert "市住房和城乡建设局" in review_sheet and "市信访局" in review_sheet
+    assert "支持" in review_sheet  # the original decision: supported
+    final_sheet = sheet_of(intake_client, numbers[2], "re_review_decision")
+    assert "复核意见书" in final_sheet and numbers[1] in final_sheet
+    # Each decision is printed as its own notice only.
+    assert intake_client.get(notice_url(numbers[1], "decision")).status_code == 404
+    assert intake_client.get(notice_url(numbers[2], "review_decision")).status_code == 404
+    assert intake_client.get(notice_url(numbers[0], "review_decision")).status_code == 404
+    page = intake_client.get(f"/staff/cases/{numbers[1]}").text
+    assert notice_url(numbers[1], "review_decision") in page
+    assert "被复查的处理意见" in page
+    assert f'href="/staff/cases/{numbers[0]}"' in page  # intake may open the decision reviewed
 
 
 NOT_APPLYING: list[tuple[str, Callable[[], Case]]] = [
