@@ -11,6 +11,7 @@ from caseapp.demo.city import load_city
 from caseapp.extensions import db
 from caseapp.models import Case, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import CaseStatus, CloseReason, LedgerItemStatus
+from caseapp.services import ledgers
 
 
 @pytest.fixture
@@ -58,6 +59,7 @@ def test_legacy_ledger_has_32_items_19_written_off_through_their_cases() -> None
     for item in items:
         case = db.session.scalar(sa.select(Case).where(Case.number == item.code))
         assert case is not None and case.is_legacy
+        assert ledgers.expected_item_state(item) is item.status
         if item.status is LedgerItemStatus.WRITTEN_OFF:
             # Written off by the close of its case, with the event that says so.
             assert case.status is CaseStatus.CLOSED
