@@ -168,7 +168,6 @@ SATISFACTION_LABELS = {
 }
 
 
-def satisfaction_label(value: Satisfaction) -> str:
 DECISION_LABELS = {
     PetitionDecision.SUPPORTED: _l("Supported"),
     PetitionDecision.EXPLAINED: _l("Explained"),
@@ -180,6 +179,7 @@ def decision_label(value: PetitionDecision) -> str:
     return str(DECISION_LABELS[value])
 
 
+def satisfaction_label(value: Satisfaction) -> str:
     return str(SATISFACTION_LABELS[value])
 
 

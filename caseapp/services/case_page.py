@@ -132,12 +132,12 @@ def reply_templates(case: Case) -> Sequence[ReplyTemplate]:
 @dataclass(frozen=True)
 class Links:
     review_of: Case | None
-    reviews: Sequence[Case]
-    duplicate_of: Case | None
     # The decision a review case reviews, shown whether or not the user may open that case
     # (the review body decides on it); ``review_of_visible``: a link to it is offered.
     reviewed: ReviewedDecision | None
     review_of_visible: bool
+    reviews: Sequence[Case]
+    duplicate_of: Case | None
     merged: Sequence[Case]
     followers: int
     ledger_items: Sequence[LedgerItem]
@@ -146,12 +146,12 @@ class Links:
 def links(case: Case, user: User) -> Links:
     """Cases linked to this one that ``user`` may see, and its ledger items."""
     visible = visible_cases(user)
+    review_of = case.review_of
     return Links(
         review_of=review_of,
         reviewed=reviewed_decision(case),
         review_of_visible=review_of is not None
         and db.session.scalar(visible.where(Case.id == review_of.id)) is not None,
-    review_of = case.review_of
         reviews=db.session.scalars(visible.where(Case.review_of_id == case.id)).all(),
         duplicate_of=case.duplicate_of,
         merged=db.session.scalars(visible.where(Case.duplicate_of_id == case.id)).all(),
