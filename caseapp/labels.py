@@ -97,6 +97,7 @@ EVENT_LABELS = {
     A.ESCALATE: _l("Escalated"),
     A.CANCEL_REQUEST: _l("Request cancelled"),
     A.DECIDE_REDO: _l("Decision on working it again"),
+    A.RECOMPUTE_DEADLINES: _l("Deadline recounted with the holiday schedule"),
 }
 
 

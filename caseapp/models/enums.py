@@ -163,6 +163,9 @@ class EventAction(enum.StrEnum):
     ESCALATE = "escalate"
     CANCEL_REQUEST = "cancel_request"
     DECIDE_REDO = "decide_redo"
+    # The working-day calendar changed (an imported schedule): a running clock's deadline
+    # was counted again and moved (DESIGN §4).
+    RECOMPUTE_DEADLINES = "recompute_deadlines"
 
 
 class PetitionDecision(enum.StrEnum):

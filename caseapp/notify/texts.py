@@ -59,6 +59,17 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Your request for review of {number} was filed as {review_number}.",
         ),
     },
+    "deadline_moved": {
+        "zh_CN": (
+            "诉求时限调整",
+            "根据法定节假日安排，您的诉求{number}预计{what}的日期调整为{date}。",
+        ),
+        "en": (
+            "New date for your request",
+            "Under the official holiday schedule, your request {number} will now be "
+            "{what} by {date}.",
+        ),
+    },
     "staff_escalation": {
         "zh_CN": (
             "案件预警 {number}",
@@ -124,6 +135,7 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
             "resolve": "办结",
         },
         "level": {"1": "即将到期", "2": "已超期", "3": "督办中"},
+        "what": {"accept": "受理", "resolve": "答复"},
     },
     "en": {
         "kind": {
@@ -139,6 +151,7 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
             "resolve": "resolve",
         },
         "level": {"1": "due soon", "2": "overdue", "3": "supervised"},
+        "what": {"accept": "accepted", "resolve": "answered"},
     },
 }
 

@@ -2,7 +2,7 @@
 
 A case copies its policy's terms when it is filed (``Case.policy_terms``), so editing a
 policy changes new cases only. Calendar overrides apply to deadlines computed after the
-change; ``recompute_open_deadlines`` moves the running day clocks of open cases on
+change; ``calendar_years.recompute_deadlines`` moves the running clocks of open cases on
 request. Every change is written to the audit log in its own transaction.
 """
 
@@ -15,34 +15,15 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from caseapp.extensions import db
-from caseapp.models import (
-    CalendarOverride,
-    Case,
-    CaseClock,
-    CaseEvent,
-    Category,
-    DeadlinePolicy,
-    User,
-)
+from caseapp.models import CalendarOverride, Category, DeadlinePolicy, User
 from caseapp.models.catalog import DeadlineTerm
-from caseapp.models.enums import (
-    OPEN_STATUSES,
-    CalendarDayKind,
-    CaseKind,
-    Clock,
-    EventAction,
-    PolicyTerm,
-    TimeUnit,
-)
-from caseapp.models.types import utcnow
-from caseapp.services import audit, deadlines
+from caseapp.models.enums import CalendarDayKind, CaseKind, PolicyTerm, TimeUnit
+from caseapp.services import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.messages import N_
 from caseapp.services.validation import clean_text, has_control_characters
-from caseapp.workflow.deadlines import Period
 
 CODE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_VALUE = 999
@@ -374,95 +355,16 @@ def remove_override(actor: User, override_id: int, now: datetime | None = None) 
     row = db.session.get(CalendarOverride, override_id)
     if row is None:
         raise NotFound("no such date")
+    if row.calendar_year is not None:
+        # A year counts as covered only with all of its official schedule.
+        raise ValidationFailed(
+            N_("This date comes from the imported official schedule; import a corrected "
+               "schedule to change it."),
+            {"day": N_("This date comes from the imported official schedule.")},
+        )  # fmt: skip
     before = audit.snapshot(row, OVERRIDE_FIELDS)
     day = row.day
     db.session.delete(row)
     audit.record(actor, "calendar_override", override_id, "delete", before, None, now)
     db.session.commit()
     return day
-
-
-@dataclass(frozen=True)
-class RecomputeResult:
-    changed: int
-    unchanged: int
-    skipped: int  # paused, extended or once paused: left as they were
-
-
-def recompute_open_deadlines(actor: User, now: datetime | None = None) -> RecomputeResult:
-    """Recount the deadline of each running day clock of an open case from its start
-    with the calendar as it is now.
-
-    A clock that is paused, was extended, or lived through a pause is skipped: its
-    deadline holds moves the clock row alone cannot replay, so it stays as it was.
-    """
-    now = now or utcnow()
-    math = deadlines.deadline_math()
-    rows = db.session.scalars(
-        sa.select(CaseClock)
-        .join(Case, Case.id == CaseClock.case_id)
-        .where(
-            CaseClock.stopped_at.is_(None),
-            CaseClock.unit.in_([str(u) for u in DAY_UNITS]),
-            Case.status.in_([str(s) for s in OPEN_STATUSES]),
-        )
-        .options(selectinload(CaseClock.case).selectinload(Case.clocks))
-        .order_by(CaseClock.id)
-    ).all()
-    asked = _pause_starts({row.case_id for row in rows})
-    changed: list[dict[str, Any]] = []
-    unchanged = skipped = 0
-    touched: dict[int, Case] = {}
-    for row in rows:
-        once_paused = row.clock is not Clock.REPLY_WINDOW and any(
-            at >= row.started_at for at in asked.get(row.case_id, ())
-        )
-        if row.paused_at is not None or row.extended_by or once_paused:
-            skipped += 1
-            continue
-        due = math.due_at(row.started_at, Period(TimeUnit(row.unit), row.length))
-        if due == row.due_at:
-            unchanged += 1
-            continue
-        changed.append(
-            {"clock_id": row.id, "case_id": row.case_id, "before": row.due_at, "after": due}
-        )
-        row.due_at = due
-        row.escalation_level = 0  # a new deadline starts a new escalation episode
-        if due > now:
-            row.overdue_at = None
-            row.overdue_department_id = None
-        touched[row.case_id] = row.case
-    for case in touched.values():
-        deadlines.refresh_summary(case)
-    result = RecomputeResult(len(changed), unchanged, skipped)
-    audit.record(
-        actor,
-        "calendar",
-        None,
-        "recompute",
-        None,
-        {
-            "changed": result.changed,
-            "unchanged": result.unchanged,
-            "skipped": result.skipped,
-            "clocks": changed[:200],
-        },
-        now,
-    )
-    db.session.commit()
-    return result
-
-
-def _pause_starts(case_ids: set[int]) -> dict[int, list[datetime]]:
-    """When each case was asked for more (its clocks paused), by case."""
-    if not case_ids:
-        return {}
-    found: dict[int, list[datetime]] = {}
-    for case_id, at in db.session.execute(
-        sa.select(CaseEvent.case_id, CaseEvent.at).where(
-            CaseEvent.case_id.in_(case_ids), CaseEvent.action == EventAction.ASK_CITIZEN
-        )
-    ):
-        found.setdefault(case_id, []).append(at)
-    return found

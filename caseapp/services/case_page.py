@@ -39,6 +39,7 @@ class ClockView:
     paused: bool
     overdue: bool
     level: int
+    on_fallback: bool = False  # counted Monday–Friday over a year the calendar lacks
 
 
 def running_clocks(case: Case, now: datetime | None = None) -> list[ClockView]:
@@ -58,6 +59,7 @@ def running_clocks(case: Case, now: datetime | None = None) -> list[ClockView]:
                 paused=row.paused_at is not None,
                 overdue=moment >= row.due_at,
                 level=row.escalation_level,
+                on_fallback=row.on_fallback,
             )
         )
     return sorted(views, key=lambda v: v.due_at)

@@ -64,15 +64,17 @@ def start_clock(
     """Start a fresh run of ``clock`` (stopping a run of it still going)."""
     stop_clock(case, clock, now)
     period = period or case_period(case, PolicyTerm(clock.value))
+    due = math.due_at(now, period)
     row = CaseClock(
         clock=clock,
         started_at=now,
-        due_at=math.due_at(now, period),
+        due_at=due,
         unit=period.unit.value,
         length=period.value,
         extended_by=0,
         escalation_level=0,
         department_id=case.lead_department_id,
+        on_fallback=math.counted_on_fallback(now, due, period.unit),
     )
     case.clocks.append(row)
     return row
@@ -102,12 +104,19 @@ def resume_all(case: Case, now: datetime, math: DeadlineMath) -> None:
             continue
         move_deadline(row, math.after_pause(row.due_at, TimeUnit(row.unit), row.paused_at, now))
         row.paused_at = None
+        mark_fallback(row, math)
 
 
 def extend_clock(row: CaseClock, extension: Period, math: DeadlineMath) -> None:
     """Move a running clock's deadline later (an approved extension)."""
     move_deadline(row, math.extended(row.due_at, extension))
     row.extended_by += extension.value
+    mark_fallback(row, math)
+
+
+def mark_fallback(row: CaseClock, math: DeadlineMath) -> None:
+    """Mark a deadline counted over days of a year the calendar does not cover."""
+    row.on_fallback = math.counted_on_fallback(row.started_at, row.due_at, TimeUnit(row.unit))
 
 
 def move_deadline(row: CaseClock, due: datetime) -> None:

@@ -11,7 +11,17 @@ from caseapp.models.enums import NotifyBy, OutboxChannel
 
 # The citizen notices of DESIGN §7; their texts live with the delivery (caseapp.notify).
 CITIZEN_TEMPLATES = frozenset(
-    {"receipt", "acceptance", "rejection", "question", "answer", "redo", "closing", "review"}
+    {
+        "receipt",
+        "acceptance",
+        "rejection",
+        "question",
+        "answer",
+        "redo",
+        "closing",
+        "review",
+        "deadline_moved",
+    }
 )
 # Sent to one phone only, never to followers.
 PERSONAL_TEMPLATES = frozenset({"access_code"})

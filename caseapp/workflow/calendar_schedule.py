@@ -266,8 +266,8 @@ def _check_complete(schedule: Schedule, year: int) -> None:
         for day in period.days:
             if day in taken:
                 schedule._problem(
-                    period.line, N_("The period overlaps the one on line %(line)s."),
-                    line=taken[day],
+                    period.line, N_("The period overlaps the one on line %(other)s."),
+                    other=taken[day],
                 )  # fmt: skip
                 break
             taken[day] = period.line
@@ -317,7 +317,8 @@ def _check_festival_days(schedule: Schedule, period: HolidayPeriod, year: int) -
                 )
         if festival == "春节" and year >= 2025 and len(days) < SPRING_FESTIVAL_DAYS:
             schedule._problem(
-                period.line, N_("春节 has at least 4 days off."),
+                period.line, N_("%(name)s has at least %(count)s days off."),
+                name=festival, count=SPRING_FESTIVAL_DAYS,
             )  # fmt: skip
 
 

@@ -196,6 +196,7 @@ RULES: tuple[Rule, ...] = (
         ("reason",),
     ),
     _rule(A.ESCALATE, OPEN, UNCHANGED, {SYSTEM}),
+    _rule(A.RECOMPUTE_DEADLINES, OPEN, UNCHANGED, {SYSTEM}),
 )
 
 # Who may file a case: the citizen (web, API) or staff taking it for a citizen.

@@ -14,7 +14,7 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import AuditLog, CalendarOverride, Case, DeadlinePolicy
 from caseapp.models.enums import CaseStatus, Clock, PolicyTerm, TimeUnit
-from caseapp.services import admin_policies, deadlines, intake
+from caseapp.services import admin_policies, calendar_years, deadlines, intake
 from caseapp.services.admin_policies import PolicyFields, TermFields
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.workflow.deadlines import Period
@@ -279,41 +279,39 @@ def test_one_override_per_date_and_removal_is_audited(admin) -> None:  # type: i
         admin_policies.remove_override(admin, row.id)
 
 
-def test_recompute_moves_running_day_clocks_and_skips_paused_ones(admin) -> None:  # type: ignore[no-untyped-def]
+def test_recompute_moves_running_day_clocks_paused_ones_included(admin) -> None:  # type: ignore[no-untyped-def]
     dispatched = factories.case_in(CaseStatus.DISPATCHED, now=local(2026, 11, 30, 9))
     paused = factories.case_in(CaseStatus.AWAITING_CITIZEN, now=local(2026, 11, 30, 9))
     [sign] = deadlines.running(dispatched, Clock.SIGN)
     assert sign.due_at == end_of_local_day(date(2026, 12, 1))
-    sign_id = dispatched.id
+    [paused_resolve] = deadlines.running(paused, Clock.RESOLVE)
+    paused_due = paused_resolve.due_at
 
     admin_policies.add_override(admin, date(2026, 12, 1), "holiday")
     assert sign.due_at == end_of_local_day(date(2026, 12, 1))  # not moved by the override
 
-    result = admin_policies.recompute_open_deadlines(admin, now=local(2026, 11, 30, 12))
+    result = calendar_years.recompute_deadlines(admin, now=local(2026, 11, 30, 12))
     db.session.expire_all()
-    case = db.session.get(Case, sign_id)
+    case = db.session.get(Case, dispatched.id)
     assert case is not None
     [sign] = deadlines.running(case, Clock.SIGN)
     assert sign.due_at == end_of_local_day(date(2026, 12, 2))
     assert case.next_deadline_at == min(
         r.due_at for r in deadlines.running(case) if r.paused_at is None
     )
-    # The dispatched case: accept is stopped; sign and resolve run (both day clocks).
-    # The paused case's clocks are paused (skipped); its reply window is recounted.
+    # The paused case's resolve clock moves too, though it is paused.
     paused_case = db.session.get(Case, paused.id)
     assert paused_case is not None
-    paused_rows = deadlines.running(paused_case)
-    assert result.skipped == sum(1 for r in paused_rows if r.paused_at is not None)
-    assert result.changed + result.unchanged == 2 + sum(
-        1 for r in paused_rows if r.paused_at is None
-    )
-    assert result.changed >= 2
+    [paused_resolve] = deadlines.running(paused_case, Clock.RESOLVE)
+    assert paused_resolve.paused_at is not None
+    assert paused_resolve.due_at == paused_due + timedelta(days=1)
+    assert result.changed >= 3 and result.left == []
     [row] = audit_rows("calendar")
     assert row.action == "recompute"
-    assert row.after["changed"] == result.changed and row.after["skipped"] == result.skipped
+    assert row.after["changed"] == result.changed
 
 
 def test_recompute_with_nothing_open_changes_nothing(admin) -> None:  # type: ignore[no-untyped-def]
-    result = admin_policies.recompute_open_deadlines(admin)
-    assert result == admin_policies.RecomputeResult(0, 0, 0)
+    result = calendar_years.recompute_deadlines(admin)
+    assert (result.changed, result.unchanged, result.left) == (0, 0, [])
     assert len(audit_rows("calendar")) == 1

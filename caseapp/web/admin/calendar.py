@@ -1,27 +1,42 @@
-"""Admin: the working-day calendar's overrides (holidays and make-up workdays by date),
-and recomputing the open cases' deadlines with the calendar as it is now."""
+"""Admin: the working-day calendar (DESIGN §4): each year's coverage, importing a year's
+official holiday schedule (upload, preview, confirm), the overrides (holidays and
+make-up workdays by date), the deadlines counted on the Monday–Friday fallback, and
+recomputing every running clock with the calendar as it is now."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
-from wtforms import DateField, RadioField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import DateField, HiddenField, RadioField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from caseapp.models.enums import CalendarDayKind
 from caseapp.models.types import utcnow
-from caseapp.services import admin_policies, deadlines
+from caseapp.services import admin_policies, calendar_years, deadlines
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
-from caseapp.web.forms import apply_field_errors
+from caseapp.web.forms import apply_field_errors, translated
 from caseapp.web.parsing import date_range, parse_int
 from caseapp.web.public.forms import choice_list
 
@@ -54,17 +69,45 @@ def _year() -> int:
     return utcnow().astimezone(zone).year
 
 
+class ScheduleUploadForm(FlaskForm):
+    """A year's official holiday schedule, to preview."""
+
+    schedule = FileField(
+        _l("Schedule file (.txt)"),
+        validators=[FileRequired(_l("Choose the schedule file to import."))],
+        description=_l(
+            "One year's official holiday schedule (国务院办公厅关于部分节假日安排的通知), "
+            "written in the format of the examples. Nothing is imported before you have "
+            "seen the preview and confirmed it."
+        ),
+        render_kw={"accept": ".txt,text/plain"},
+    )
+
+
+class ScheduleConfirmForm(FlaskForm):
+    """Confirms the previewed file: its bytes travel back with the form."""
+
+    content = HiddenField(validators=[DataRequired()])
+    filename = HiddenField()
+
+
 def _render(form: OverrideForm, year: int, status: int = 200) -> tuple[str, int]:
-    years = sorted({*admin_policies.override_years(), year, year + 1})
+    imported = deadlines.imported_years()
+    years = sorted({*admin_policies.override_years(), *imported, year, year + 1})
+    fallback, fallback_total = calendar_years.fallback_clocks()
     return (
         render_template(
             "admin/calendar.html",
             form=form,
+            upload=ScheduleUploadForm(formdata=None),
             year=year,
             years=years,
+            coverage=calendar_years.coverage([year])[0],
             overrides=admin_policies.overrides_for_year(year),
             day_kind_labels=DAY_KIND_LABELS,
-            package_knows=deadlines.load_calendar().has_data_for(year),
+            fallback=fallback,
+            fallback_total=fallback_total,
+            schedule_examples=calendar_years.example_names(),
         ),
         status,
     )
@@ -113,23 +156,114 @@ def add_calendar_override() -> Response | tuple[str, int]:
 
 
 @bp.route("/calendar/<int:override_id>/remove", methods=["POST"])
-def remove_calendar_override(override_id: int) -> Response:
-    day = admin_policies.remove_override(current_user, override_id)
+def remove_calendar_override(override_id: int) -> Response | tuple[str, int]:
+    try:
+        day = admin_policies.remove_override(current_user, override_id)
+    except ValidationFailed as error:
+        flash(translated(error.message), "error")
+        return _render(OverrideForm(formdata=None), _year(), status=400)
     flash(_("%(day)s was removed.", day=day.isoformat()), "success")
     return redirect(url_for("admin.calendar", year=day.year))
 
 
-@bp.route("/calendar/recompute", methods=["POST"])
-def recompute_deadlines() -> Response:
-    result = admin_policies.recompute_open_deadlines(current_user)
+@bp.route("/calendar/examples/<name>")
+def calendar_schedule_example(name: str) -> Response:
+    """One of the shipped schedule files, to copy the format from."""
+    return send_file(
+        calendar_years.example_path(name),
+        mimetype="text/plain; charset=utf-8",
+        as_attachment=True,
+        download_name=name,
+    )
+
+
+def _preview_page(
+    preview: calendar_years.SchedulePreview, data: bytes, filename: str, status: int = 200
+) -> tuple[str, int]:
+    confirm = None
+    if preview.ready:
+        confirm = ScheduleConfirmForm(
+            formdata=None, content=base64.b64encode(data).decode("ascii"), filename=filename
+        )
+    return (
+        render_template(
+            "admin/calendar_import.html",
+            preview=preview,
+            schedule=preview.schedule,
+            confirm=confirm,
+            day_kind_labels=DAY_KIND_LABELS,
+            translated=translated,
+        ),
+        status,
+    )
+
+
+@bp.route("/calendar/import", methods=["POST"])
+def preview_calendar_schedule() -> tuple[str, int]:
+    """The preview of an uploaded schedule, with a confirm button when it is complete."""
+    form = ScheduleUploadForm()
+    if not form.validate():
+        flash(_("Choose the schedule file to import."), "error")
+        return _render(OverrideForm(formdata=None), _year(), status=400)
+    # One byte over the limit is enough for the service to refuse the file.
+    data = form.schedule.data.read(calendar_years.MAX_SCHEDULE_BYTES + 1)
+    filename = form.schedule.data.filename or ""
+    preview = calendar_years.preview_schedule(data, filename)
+    return _preview_page(preview, data, filename, 200 if preview.ready else 400)
+
+
+@bp.route("/calendar/import/confirm", methods=["POST"])
+def import_calendar_schedule() -> Response | tuple[str, int]:
+    """Import the previewed schedule and recompute every running clock."""
+    form = ScheduleConfirmForm()
+    if not form.validate():
+        abort(400)
+    try:
+        data = base64.b64decode(form.content.data, validate=True)
+    except (binascii.Error, ValueError):
+        abort(400)
+    filename = form.filename.data or ""
+    try:
+        result = calendar_years.import_schedule(current_user, data, filename)
+    except calendar_years.ScheduleRefused as refused:
+        return _preview_page(refused.preview, data, filename, status=400)
     flash(
         _(
-            "Deadlines recomputed: %(changed)s changed, %(unchanged)s unchanged, "
-            "%(skipped)s left as they were (paused or extended).",
-            changed=result.changed,
-            unchanged=result.unchanged,
-            skipped=result.skipped,
+            "The holiday schedule of %(year)s was imported: %(holidays)s days off and "
+            "%(workdays)s make-up working days.",
+            year=result.year.year,
+            holidays=result.year.holidays,
+            workdays=result.year.workdays,
         ),
         "success",
     )
+    _flash_recompute(result.recomputed)
+    return redirect(url_for("admin.calendar", year=result.year.year))
+
+
+def _flash_recompute(result: calendar_years.RecomputeResult) -> None:
+    flash(
+        _(
+            "Deadlines recomputed: %(changed)s moved, %(unchanged)s unchanged; "
+            "%(notices)s citizen notices queued.",
+            changed=result.changed,
+            unchanged=result.unchanged,
+            notices=result.notices,
+        ),
+        "success",
+    )
+    if result.left:
+        flash(
+            _(
+                "Left as they were, to check by hand (their record of pauses and "
+                "extensions does not add up, or they kept changing): %(cases)s.",
+                cases=", ".join(result.left[:50]),
+            ),
+            "error",
+        )
+
+
+@bp.route("/calendar/recompute", methods=["POST"])
+def recompute_deadlines() -> Response:
+    _flash_recompute(calendar_years.recompute_deadlines(current_user))
     return redirect(url_for("admin.calendar"))

@@ -202,7 +202,7 @@ def test_a_second_override_on_the_same_day_is_400(admin_en: FlaskClient) -> None
 MY_ENDPOINTS = ("admin.categor", "admin.new_categor", "admin.edit_categor", "admin.retire_categ",
                 "admin.unretire_categ", "admin.polic", "admin.new_polic", "admin.edit_polic",
                 "admin.calendar", "admin.add_calendar", "admin.remove_calendar",
-                "admin.recompute")  # fmt: skip
+                "admin.recompute", "admin.preview_calendar", "admin.import_calendar")  # fmt: skip
 
 
 def my_admin_urls(app: Flask) -> list[tuple[str, str]]:
@@ -210,7 +210,7 @@ def my_admin_urls(app: Flask) -> list[tuple[str, str]]:
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(MY_ENDPOINTS):
-            path = re.sub(r"<int:\w+>", "1", rule.rule)
+            path = re.sub(r"<\w+>", "2026.txt", re.sub(r"<int:\w+>", "1", rule.rule))
             urls += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return urls
 
@@ -221,7 +221,7 @@ def test_every_route_is_403_for_non_admins(app: Flask, demo_base: None, username
     AuthActions(client).login(username)
     token = csrf_token(client, "/staff/queue")
     urls = my_admin_urls(app)
-    assert len(urls) == 16
+    assert len(urls) == 19
     for method, path in urls:
         response = client.open(path, method=method, data={"csrf_token": token})
         assert response.status_code == 403, (username, method, path)
