@@ -18,6 +18,7 @@ from caseapp.extensions import db
 from caseapp.i18n import local_deadline
 from caseapp.models import Case
 from caseapp.models.enums import TimeUnit
+from caseapp.services import calendar_years
 from caseapp.services.deadlines import deadline_math
 from caseapp.workflow.deadlines import Period
 from tests.browser.conftest import new_context, sign_in
@@ -138,4 +139,24 @@ def test_admin_pages_pass_axe(
     page.locator("form:has(#day) button[type=submit]").click()
     expect(page.locator("#error-summary")).to_be_visible()
     check(page, f"admin-calendar-errors-{suffix}", screenshots)
+
+    # A year's schedule: an incomplete file is refused, the test example previewed and
+    # imported (issue 16, finding 8).
+    example = Path(calendar_years.EXAMPLES / "2027-test-example.txt")
+    page.goto("/admin/calendar?year=2027")
+    page.set_input_files("#schedule", files=[{
+        "name": "2027-test-example.txt", "mimeType": "text/plain",
+        "buffer": example.read_text(encoding="utf-8").replace("\n元旦", "\n# 元旦").encode(),
+    }])  # fmt: skip
+    page.locator("form:has(#schedule) button[type=submit]").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    check(page, f"admin-calendar-import-errors-{suffix}", screenshots)
+    page.goto("/admin/calendar?year=2027")
+    page.set_input_files("#schedule", str(example))
+    page.locator("form:has(#schedule) button[type=submit]").click()
+    expect(page.locator("main h1")).to_contain_text("2027")
+    check(page, f"admin-calendar-import-preview-{suffix}", screenshots)
+    page.locator("form:has([name=content]) button[type=submit]").click()
+    expect(page.locator(".flash-success").first).to_be_visible()
+    check(page, f"admin-calendar-imported-{suffix}", screenshots)
     context.close()
