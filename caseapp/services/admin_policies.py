@@ -325,8 +325,16 @@ def add_override(
         errors["day"] = N_("Enter a date as YYYY-MM-DD.")
     elif not 1990 <= day.year <= 2199:
         errors["day"] = N_("Enter a date between 1990 and 2199.")
-    elif db.session.scalar(sa.select(CalendarOverride.id).where(CalendarOverride.day == day)):
-        errors["day"] = N_("This date already has an override; remove it first.")
+    elif (
+        existing := db.session.scalar(
+            sa.select(CalendarOverride).where(CalendarOverride.day == day)
+        )
+    ) is not None:
+        errors["day"] = (
+            N_("This date comes from the imported official schedule.")
+            if existing.calendar_year is not None
+            else N_("This date already has an override; remove it first.")
+        )
     if day_kind is None:
         errors["kind"] = N_("Choose one of the options.")
     if len(note) > 200 or has_control_characters(note):

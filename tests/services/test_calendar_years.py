@@ -267,9 +267,15 @@ def test_import_applies_the_schedule_in_one_step_and_is_audited(admin) -> None: 
     [audit] = db.session.scalars(sa.select(AuditLog).where(AuditLog.entity == "calendar_year"))
     assert audit.action == "import" and audit.after["status"] == "test-example"
     assert audit.after["replaced"] == [{"day": "2027-01-01", "before": "workday", "note": "设错了"}]
-    # A schedule day cannot be removed by hand: the year would no longer be whole.
+    # A schedule day cannot be removed or set otherwise by hand: the year would no
+    # longer be whole.
     with pytest.raises(ValidationFailed):
         admin_policies.remove_override(admin, overrides[date(2027, 1, 1)].id)
+    with pytest.raises(ValidationFailed) as caught:
+        admin_policies.add_override(admin, date(2027, 1, 1), "workday")
+    assert caught.value.field_errors == {
+        "day": "This date comes from the imported official schedule."
+    }
 
 
 def test_a_corrected_import_replaces_the_earlier_one(admin) -> None:  # type: ignore[no-untyped-def]
