@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from caseapp.models.enums import CaseKind, Clock, PolicyTerm, Priority, TimeUnit
+from caseapp.models.enums import CalendarDayKind, CaseKind, Clock, PolicyTerm, Priority, TimeUnit
 from caseapp.workflow.calendar import WorkingCalendar
 from caseapp.workflow.deadlines import (
     ESCALATING_CLOCKS,
@@ -17,6 +17,7 @@ from caseapp.workflow.deadlines import (
     LEVEL_SUPERVISED,
     Audience,
     DeadlineMath,
+    Pause,
     Period,
     escalation_audience,
     level_after_move,
@@ -258,3 +259,34 @@ def test_a_level_stands_while_its_deadline_stands_and_supervision_through_any_mo
     assert level_after_move(level, DUE, moved_to) == kept
     # the same instant in another zone is the same deadline
     assert level_after_move(level, DUE, moved_to.astimezone(UTC)) == kept
+
+
+# --- recounting a clock and the fallback mark (issue 16, finding 8) --------------------------
+
+
+def test_replaying_a_clocks_moves_gives_the_deadline_they_set(math: DeadlineMath) -> None:
+    start = local(2026, 9, 22, 9)
+    pause = Pause(local(2026, 9, 24, 16), local(2026, 10, 9, 11))
+    extension = Period(WD, 3)
+    by_steps = math.extended(
+        math.after_pause(math.due_at(start, Period(WD, 5)), WD, pause.paused_at, pause.resumed_at),
+        extension,
+    )
+    assert math.replayed(start, Period(WD, 5), [pause, extension]) == by_steps
+    assert math.replayed(start, Period(WD, 5), []) == math.due_at(start, Period(WD, 5))
+
+
+def test_a_deadline_over_an_uncovered_year_is_counted_on_the_fallback(math: DeadlineMath) -> None:
+    start = local(2026, 12, 28, 9)
+    inside = math.due_at(local(2026, 12, 1, 9), Period(WD, 5))
+    across = math.due_at(start, Period(WD, 5))
+    assert not math.counted_on_fallback(local(2026, 12, 1, 9), inside, WD)
+    assert math.counted_on_fallback(start, across, WD)
+    assert not math.counted_on_fallback(start, start + timedelta(days=10), CD)  # no calendar
+    # One override for 2027 does not make it known; an imported schedule does.
+    one_override = DeadlineMath(
+        WorkingCalendar(overrides={date(2027, 1, 1): CalendarDayKind.HOLIDAY}), TZ
+    )
+    assert one_override.counted_on_fallback(start, across, WD)
+    imported = DeadlineMath(WorkingCalendar(imported_years=frozenset({2027})), TZ)
+    assert not imported.counted_on_fallback(start, across, WD)
