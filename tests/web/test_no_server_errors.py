@@ -69,6 +69,7 @@ from caseapp.services import (
     admin_templates,
     admin_users,
     api_keys,
+    calendar_years,
     ledger_import,
     ledgers,
     supervision,
@@ -647,6 +648,25 @@ def _import_preview(world: World) -> None:
     _read_page(world, url, html)
 
 
+def _schedule_preview(world: World) -> None:
+    """The calendar schedule's preview page (its confirm form): an admin uploads the
+    2027 test example."""
+    admin = world.users["admin"]
+    specs = world.forms.get(("admin.preview_calendar_schedule", "POST"), [])
+    assert specs, "no schedule upload form was found"
+    upload = next(name for name, one in specs[0].fields.items() if one.kind == "file")
+    name = "2027-test-example.txt"
+    data = (calendar_years.EXAMPLES / name).read_bytes()
+    url = "/admin/calendar/import"
+    response = admin.client.post(
+        url, data={"csrf_token": admin.token, upload: (io.BytesIO(data), name)}
+    )
+    html = response.get_data(as_text=True)
+    response.close()
+    assert response.status_code < 500
+    _read_page(world, url, html)
+
+
 def _api_forms(world: World) -> None:
     """The API's query parameters and filing fields, from its OpenAPI document."""
     with world.app.app_context():
@@ -710,6 +730,7 @@ def world(app: Flask) -> Iterator[World]:
         start = [f"/track/{n}" for _key, n in keys] if person.name == "citizen" else []
         _crawl(built, person, start)
     _import_preview(built)
+    _schedule_preview(built)
     # A private link seen on a page (the confirmation) is a credential: opened by the
     # anonymous browser it would make it a citizen. Only hostile keys are sent.
     built.by_argument.pop("key", None)
