@@ -161,6 +161,7 @@ class SchedulePreview:
     problems: list[Problem]
     changes: list[DayChange] = field(default_factory=list)
     kept: list[CalendarOverride] = field(default_factory=list)  # hand-set dates that stay
+    dropped: list[date] = field(default_factory=list)  # the earlier import's, not set now
     replaces: CalendarYear | None = None  # the earlier import of the year
     running_clocks: int = 0
 
@@ -219,6 +220,11 @@ def preview_schedule(data: bytes, filename: str = "") -> SchedulePreview:
         row
         for day, row in sorted(existing.items())
         if row.calendar_year is None and day not in names
+    ]
+    preview.dropped = [
+        day
+        for day, row in sorted(existing.items())
+        if row.calendar_year is not None and day not in names
     ]
     preview.replaces = db.session.get(CalendarYear, year)
     preview.running_clocks = (

@@ -284,10 +284,16 @@ def test_a_corrected_import_replaces_the_earlier_one(admin) -> None:  # type: ig
         header=HEADER.replace("official", "test-example"),
         periods=[PERIODS[0].replace("..2027-01-03", ""), *PERIODS[1:]],
     )
+    preview = calendar_years.preview_schedule(corrected, "2027-test-example-corrected.txt")
+    # (PERIODS has no make-up Saturday 8 May, the example file has.)
+    assert preview.ready
+    assert preview.dropped == [date(2027, 1, 2), date(2027, 1, 3), date(2027, 5, 8)]
+    assert preview.changes == []  # every other date is already set so
     calendar_years.import_schedule(admin, corrected, "2027-test-example-corrected.txt")
     days = {row.day for row in admin_policies.overrides_for_year(2027)}
     assert date(2027, 1, 1) in days and date(2027, 1, 3) not in days
     assert db.session.get(CalendarYear, 2027).holidays == 31
+    assert db.session.get(CalendarYear, 2027).workdays == 5
 
 
 def test_an_incomplete_file_is_refused_and_nothing_changes(admin) -> None:  # type: ignore[no-untyped-def]
