@@ -260,6 +260,13 @@ def withdraw_case(
     """The citizen withdraws the request."""
     now = now_or(now)
     reason = _text(reason, "reason", limit=1000)
+
+    def effects() -> None:
+        deadlines.stop_all(case, now)
+        # Withdrawn while awaiting the citizen: the pause ends with the case.
+        case.paused_at = None
+        case.status_before_pause = None
+
     lifecycle.apply_action(
         case,
         EventAction.WITHDRAW,
@@ -267,7 +274,7 @@ def withdraw_case(
         now,
         expected_version=version,
         public_text=reason,
-        effects=lambda: deadlines.stop_all(case, now),
+        effects=effects,
     )
     ledgers.reevaluate_items_of(case, now, _actor_id(actor))
     lifecycle.commit()

@@ -270,3 +270,16 @@ def test_with_no_review_body_the_review_waits_at_intake_under_the_review_policy(
     assert deadlines.case_period(review, PolicyTerm.RESOLVE) == Period(TimeUnit.CALENDAR_DAYS, 30)
     intake.dispatch_case(review, staff("intake"), department("xfj").id, version=None)
     assert review.status is CaseStatus.DISPATCHED
+
+
+def test_a_case_withdrawn_while_awaiting_the_citizen_is_no_longer_paused() -> None:
+    """Found by the lifecycle property test: withdrawn while awaiting the citizen, the case
+    kept its pause (paused_at, the status it was asked from) with every clock stopped."""
+    case = new_case(now=local(2026, 11, 2, 9, 0))
+    casework.ask_citizen(
+        case, staff("intake"), "请说明具体位置", version=None, now=local(2026, 11, 2, 10, 0)
+    )
+    closing.withdraw_case(case, Actor.citizen(), "已自行解决", now=local(2026, 11, 3, 9, 0))
+    assert case.status is CaseStatus.WITHDRAWN
+    assert case.paused_at is None and case.status_before_pause is None
+    assert deadlines.running(case) == [] and case.next_deadline_at is None
