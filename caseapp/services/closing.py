@@ -329,13 +329,19 @@ def review_policy() -> DeadlinePolicy:
 
 
 def review_body(case: Case) -> Department | None:
-    """Who reviews a department's petition decision: its parent, or the petition bureau."""
+    """Who reviews a department's petition decision: its parent, or the petition bureau.
+    None where that would be the deciding department itself (the bureau decided, as it
+    does a review): nobody reviews their own decision (信访工作条例 Art. 35–36: the body
+    above does), so intake places such a review by hand."""
     department = case.lead_department
     if department is not None and department.parent is not None:
         return department.parent
-    return db.session.scalar(
+    bureau = db.session.scalar(
         sa.select(Department).where(Department.code == current_app.config["PETITION_BUREAU_CODE"])
     )
+    if bureau is not None and department is not None and bureau.id == department.id:
+        return None
+    return bureau
 
 
 def check_review(case: Case, actor: Actor, now: datetime) -> None:

@@ -382,11 +382,21 @@ def test_petition_review_then_re_review_then_final() -> None:
         review, Actor.citizen(), "申请复核", now=later + timedelta(days=1)
     )
     assert re_review.review_level == 2 and re_review.title.startswith("复核")
-    assert re_review.status is CaseStatus.DISPATCHED
-    casework.sign_for_case(re_review, bureau, version=None, now=later)
+    # The bureau decided the review and has no parent: it does not re-review its own
+    # decision; intake places the re-review with the body above by hand.
+    assert re_review.status is CaseStatus.NEW and re_review.lead_department_id is None
+    intake.dispatch_case(
+        re_review, staff("intake"), department("zfbgs").id, version=None, now=later
+    )
+    above = Actor.staff(
+        create_user(
+            "zfbgs-handler", "long-enough-pw", "市政府办公室承办人", [Role.HANDLER], "zfbgs"
+        )
+    )
+    casework.sign_for_case(re_review, above, version=None, now=later)
     casework.resolve_case(
         re_review,
-        bureau,
+        above,
         "复核维持",
         version=None,
         decision=PetitionDecision.NOT_SUPPORTED,

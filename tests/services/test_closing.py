@@ -211,9 +211,15 @@ def test_a_review_is_placed_with_the_review_body_under_its_own_policy() -> None:
     re_review, _key = closing.request_review(
         review, Actor.citizen(), "申请复核", now=asked + timedelta(days=25)
     )
-    assert re_review.status is CaseStatus.DISPATCHED and re_review.review_of_id == review.id
-    assert re_review.review_level == 2
-    assert due(re_review, Clock.RESOLVE) == local(2026, 11, 6)  # 6 October + 30 days
+    assert re_review.review_of_id == review.id and re_review.review_level == 2
+    # The bureau decided the review and has no parent: it never re-reviews its own
+    # decision. The re-review waits at intake, under the review policy, to be placed above.
+    assert re_review.status is CaseStatus.NEW and re_review.lead_department_id is None
+    placed = asked + timedelta(days=26)  # 7 October
+    intake.dispatch_case(
+        re_review, staff("intake"), department("zfbgs").id, version=None, now=placed
+    )
+    assert due(re_review, Clock.RESOLVE) == local(2026, 11, 7)  # 30 days: 6 November
 
 
 def test_a_department_with_a_parent_is_reviewed_by_the_parent() -> None:

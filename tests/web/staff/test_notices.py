@@ -168,10 +168,11 @@ def test_a_review_decision_offers_re_review_and_a_re_review_decision_is_final(
         review, _key = closing.request_review(first, Actor.citizen(), "不服处理意见")
         decide_at(review, "xfj", PetitionDecision.NOT_SUPPORTED)
         final, _key = closing.request_review(review, Actor.citizen(), "仍不服")
-        decide_at(final, "xfj", PetitionDecision.NOT_SUPPORTED)
+        decide_at(final, "zfbgs", PetitionDecision.NOT_SUPPORTED)
         numbers = review.number, final.number
     review_sheet = sheet_of(intake_client, numbers[0], "review_decision")
-    assert "you may ask Petition Bureau for a re-review within 30 days" in review_sheet
+    # The bureau decided the review and has no parent: it does not re-review its own.
+    assert "you may ask the review body for a re-review within 30 days" in review_sheet
     final_sheet = sheet_of(intake_client, numbers[1], "re_review_decision")
     assert "This re-review decision is final" in final_sheet
     assert "within 30 days" not in final_sheet
@@ -188,7 +189,7 @@ def test_review_and_re_review_decisions_have_their_own_notices_naming_the_decisi
         review, _key = closing.request_review(first, Actor.citizen(), "不服处理意见")
         decide_at(review, "xfj", PetitionDecision.NOT_SUPPORTED)
         final, _key = closing.request_review(review, Actor.citizen(), "仍不服")
-        decide_at(final, "xfj", PetitionDecision.EXPLAINED)
+        decide_at(final, "zfbgs", PetitionDecision.EXPLAINED)
         numbers = first.number, review.number, final.number
     review_sheet = sheet_of(intake_client, numbers[1], "review_decision")
     assert "复查意见书" in review_sheet and "处理意见书" not in review_sheet.replace(
