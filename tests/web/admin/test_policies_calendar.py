@@ -113,8 +113,9 @@ def test_create_and_edit_a_policy(app: Flask, admin_client: FlaskClient) -> None
         ({"code": "Bad Code"}, "Use lower-case letters, digits and hyphens"),
         ({"code": "standard"}, "This code is already taken."),
         ({"name_zh": ""}, "This field is required."),
-        ({"terms-3-value": "0"}, "Enter a whole number from 1 to 999."),
-        ({"terms-3-value": str(2**70)}, "Enter a whole number from 1 to 999."),
+        # 0 is refused for every term but the extension cap (0: no extension allowed).
+        ({"terms-3-value": "0"}, "Enter a whole number greater than zero."),
+        ({"terms-3-value": str(2**70)}, "Enter a whole number from 0 to 999."),
         ({"terms-3-value": "abc"}, "Not a valid integer value."),
         ({"terms-6-unit": "hours"}, "This term is counted in days only."),
         ({"terms-3-unit": "fortnights"}, "Choose one of the options."),
