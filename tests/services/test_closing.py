@@ -26,7 +26,7 @@ from caseapp.models.enums import (
 from caseapp.services import admin_policies, casework, closing, deadlines, intake
 from caseapp.services.accounts import create_user
 from caseapp.services.admin_policies import PolicyFields
-from caseapp.services.errors import NotAllowed
+from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.lifecycle import Actor
 from caseapp.workflow.deadlines import Period, snapshot_terms
 from tests.factories import case_in, department, new_case, staff, user
@@ -289,3 +289,24 @@ def test_a_case_withdrawn_while_awaiting_the_citizen_is_no_longer_paused() -> No
     assert case.status is CaseStatus.WITHDRAWN
     assert case.paused_at is None and case.status_before_pause is None
     assert deadlines.running(case) == [] and case.next_deadline_at is None
+
+
+def test_a_policy_may_allow_no_extension_but_no_other_term_is_zero() -> None:
+    """The review policy's extension cap is 0 (信访工作条例 gives review no extension); the
+    admin keeps it so when saving the policy, and no other term may be 0."""
+    policy = review_policy()
+
+    def fields(term: PolicyTerm, value: int) -> PolicyFields:
+        rows = [
+            admin_policies.TermFields(
+                term=t.term, kind=t.kind, unit=t.unit,
+                value=value if t.term == term.value else t.value,
+            )
+            for t in admin_policies.term_fields(policy)
+        ]  # fmt: skip
+        return PolicyFields(policy.code, policy.name_zh, policy.name_en, rows)
+
+    admin_policies.update_policy(user("admin"), policy.id, fields(PolicyTerm.EXTENSION_CAP, 0))
+    with pytest.raises(ValidationFailed) as refused:
+        admin_policies.update_policy(user("admin"), policy.id, fields(PolicyTerm.RESOLVE, 0))
+    assert "terms" in refused.value.field_errors
