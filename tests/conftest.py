@@ -174,3 +174,23 @@ def database_kind() -> str:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def table_fingerprint(app: Flask) -> dict[str, object]:
+    """Row counts of every table, every case's version and status, every follower's
+    notices: equal before and after a request that must write nothing."""
+    from caseapp.models import Case, CaseFollower
+
+    with app.app_context():
+        found: dict[str, object] = {
+            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables
+        }
+        found["cases"] = db.session.execute(
+            sa.select(Case.id, Case.version, Case.status).order_by(Case.id)
+        ).all()
+        found["followers"] = db.session.execute(
+            sa.select(CaseFollower.id, CaseFollower.notify_by).order_by(CaseFollower.id)
+        ).all()
+        db.session.remove()
+    return found

@@ -24,7 +24,7 @@ from caseapp.extensions import db, limiter
 from caseapp.models import Case, CaseFollower, Department, OutboxMessage, TrackingCode, User
 from caseapp.models.enums import WORKED_STATUSES, CaseKind, CaseStatus, NotifyBy
 from caseapp.services.cases import new_access_key
-from tests.conftest import DEMO_PASSWORD, AuthActions, csrf_token, empty_tables
+from tests.conftest import DEMO_PASSWORD, AuthActions, csrf_token, empty_tables, table_fingerprint
 from tests.factories import case_in
 
 HUGE = str(2**70)
@@ -55,18 +55,7 @@ def _clean_state(app: Flask) -> Iterator[None]:
 pytestmark = pytest.mark.usefixtures("city")
 
 
-def fingerprint(app: Flask) -> dict[str, object]:
-    """Row counts of every table and every case's version and status."""
-    with app.app_context():
-        found: dict[str, object] = {
-            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
-            for table in db.metadata.sorted_tables
-        }
-        found["cases"] = db.session.execute(
-            sa.select(Case.id, Case.version, Case.status).order_by(Case.id)
-        ).all()
-        db.session.remove()
-    return found
+fingerprint = table_fingerprint
 
 
 def a_case(app: Flask, *where: sa.ColumnElement[bool]) -> str:

@@ -40,7 +40,7 @@ from caseapp.workflow.citizen_access import (
     sees,
 )
 from caseapp.workflow.lifecycle import who_may
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, table_fingerprint
 from tests.factories import case_in, staff
 
 UNSATISFIED = Satisfaction.UNSATISFIED
@@ -158,21 +158,7 @@ def make_scene(app: Flask, action: CitizenAction) -> Scene:
     return Scene(number, file_id, browsers)
 
 
-def fingerprint(app: Flask) -> dict[str, object]:
-    """Row counts of every table, every case's version, every follower's notices."""
-    with app.app_context():
-        counts: dict[str, object] = {
-            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
-            for table in db.metadata.sorted_tables
-        }
-        counts["versions"] = db.session.execute(
-            sa.select(Case.number, Case.version, Case.status).order_by(Case.id)
-        ).all()
-        counts["followers"] = db.session.execute(
-            sa.select(CaseFollower.id, CaseFollower.notify_by).order_by(CaseFollower.id)
-        ).all()
-        db.session.remove()
-    return counts
+fingerprint = table_fingerprint
 
 
 def take(scene: Scene, browser: str, action: CitizenAction, route: str):  # type: ignore[no-untyped-def]
