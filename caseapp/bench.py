@@ -60,7 +60,7 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.models.types import utcnow
-from caseapp.services.numbers import format_case_number, reserve_case_numbers
+from caseapp.services.filing.numbers import format_case_number, reserve_case_numbers
 from caseapp.workflow.deadlines import DeadlineMath, Period, period_for, snapshot_terms
 
 S = CaseStatus

@@ -62,7 +62,7 @@ def case_row(
 
 from caseapp.models.enums import NotifyBy, PetitionDecision, Satisfaction  # noqa: E402
 from caseapp.services import casework, closing, intake, supervision  # noqa: E402
-from caseapp.services.cases import NewCase, submit_case  # noqa: E402
+from caseapp.services.filing.cases import NewCase, submit_case  # noqa: E402
 from caseapp.services.lifecycle import Actor  # noqa: E402
 
 

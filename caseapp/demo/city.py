@@ -37,7 +37,7 @@ from caseapp.models.enums import (
 )
 from caseapp.models.types import utcnow
 from caseapp.services import casework, closing, intake, supervision
-from caseapp.services.cases import NewCase, submit_case
+from caseapp.services.filing.cases import NewCase, submit_case
 from caseapp.services.lifecycle import Actor
 
 CAMPAIGN_LEDGER_CODE = "campaign-2021"

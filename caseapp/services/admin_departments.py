@@ -17,8 +17,8 @@ from caseapp.models import Department, User
 from caseapp.models.types import utcnow
 from caseapp.services import audit
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.filing.validation import has_control_characters
 from caseapp.services.messages import N_, Message
-from caseapp.services.validation import has_control_characters
 
 ENTITY = "department"
 CODE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")

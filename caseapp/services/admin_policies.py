@@ -22,8 +22,8 @@ from caseapp.models.catalog import DeadlineTerm
 from caseapp.models.enums import CalendarDayKind, CaseKind, PolicyTerm, TimeUnit
 from caseapp.services import audit
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.messages import N_
-from caseapp.services.validation import clean_text, has_control_characters
 
 CODE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_VALUE = 999

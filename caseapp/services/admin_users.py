@@ -21,8 +21,8 @@ from caseapp.models.types import utcnow
 from caseapp.services import audit
 from caseapp.services.accounts import hash_password
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.filing.validation import has_control_characters, normalise_email
 from caseapp.services.messages import N_, Message
-from caseapp.services.validation import has_control_characters, normalise_email
 
 ENTITY = "user"
 LANGUAGES = ("zh_CN", "en")

@@ -14,7 +14,8 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User, UserRole
 from caseapp.models.enums import OPEN_STATUSES, Role
 from caseapp.models.types import utcnow
-from caseapp.services import deadlines, duplicates, ledgers
+from caseapp.services import deadlines, ledgers
+from caseapp.services.filing import duplicates
 from caseapp.services.written_notices import ReviewedDecision, reviewed_decision
 from caseapp.workflow.case_plan import late_milestones
 from caseapp.workflow.visibility import visible_cases

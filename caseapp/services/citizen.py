@@ -23,8 +23,8 @@ from caseapp.models.enums import (
     PolicyTerm,
 )
 from caseapp.services import deadlines
-from caseapp.services.cases import now_or
-from caseapp.services.validation import normalise_phone
+from caseapp.services.filing.cases import now_or
+from caseapp.services.filing.validation import normalise_phone
 from caseapp.workflow.deadlines import DeadlineMath
 
 CODE_TTL = timedelta(minutes=10)

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Attachment, Case, CaseEvent, CaseFollower
 from caseapp.models.enums import EventAction
-from caseapp.services import cases, citizen, closing, lifecycle
-from caseapp.services.cases import now_or
+from caseapp.services import citizen, closing, lifecycle
 from caseapp.services.errors import NotAllowed, NotFound
+from caseapp.services.filing import cases
+from caseapp.services.filing.cases import now_or
 from caseapp.services.lifecycle import Actor
 from caseapp.workflow.citizen_access import (
     CITIZEN_WORDS,

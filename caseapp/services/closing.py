@@ -23,8 +23,8 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.services import deadlines, intake, ledgers, lifecycle, notices, staff_notices
-from caseapp.services.cases import NewCase, file_case, now_or
 from caseapp.services.errors import NotAllowed
+from caseapp.services.filing.cases import NewCase, file_case, now_or
 from caseapp.services.intake import _text, optional_text
 from caseapp.services.lifecycle import Actor
 

@@ -16,11 +16,11 @@ from caseapp.models.enums import (
     Role,
 )
 from caseapp.services import deadlines, ledgers, lifecycle, notices
-from caseapp.services.cases import add_participant, department_by_id, now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.filing.cases import add_participant, department_by_id, now_or
+from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.lifecycle import Actor
 from caseapp.services.messages import N_
-from caseapp.services.validation import clean_text, has_control_characters
 
 # Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).
 PETITION_CHANNELS = ("court", "arbitration", "administrative_review", "discipline_inspection")

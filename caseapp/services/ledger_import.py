@@ -36,9 +36,9 @@ from caseapp.models.enums import LedgerItemAction, LedgerItemStatus, Role
 from caseapp.models.org import UserRole
 from caseapp.reports.cells import append_row, put
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.filing.validation import EARLIEST_DATE, LATEST_DATE, has_control_characters
 from caseapp.services.ledgers import set_item_status
 from caseapp.services.messages import N_, Message
-from caseapp.services.validation import EARLIEST_DATE, LATEST_DATE, has_control_characters
 
 MAX_ROWS = 5_000
 MAX_FILE_BYTES = 10 * 1024 * 1024

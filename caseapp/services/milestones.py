@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from caseapp.services.errors import ValidationFailed
+from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.messages import N_
-from caseapp.services.validation import clean_text, has_control_characters
 
 MAX_MILESTONES = 10
 MILESTONE_TEXT_MAX = 200

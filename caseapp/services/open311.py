@@ -35,11 +35,12 @@ from caseapp.models.enums import (
     NotifyBy,
     QuestionType,
 )
-from caseapp.services import cases, catalog, citizen, deadlines, duplicates, lifecycle
+from caseapp.services import citizen, deadlines, lifecycle
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.filing import cases, catalog, duplicates
+from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.lifecycle import Actor
 from caseapp.services.messages import N_, Message
-from caseapp.services.validation import clean_text, has_control_characters
 from caseapp.workflow.visibility import public_cases
 
 # The specification's limits: at most 1,000 requests in one answer, a window of at most

@@ -11,8 +11,8 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseMilestone, LedgerItem, User
 from caseapp.models.enums import EventAction, Role
 from caseapp.services import deadlines, ledgers, lifecycle, staff_notices
-from caseapp.services.cases import now_or
 from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.filing.cases import now_or
 from caseapp.services.intake import _text
 from caseapp.services.lifecycle import Actor
 from caseapp.services.milestones import Milestone, checked_milestones

@@ -18,9 +18,9 @@ from caseapp.services import deadlines
 from caseapp.services.citizen import ExpectedDates, expected_dates
 from caseapp.services.closing import FINAL_REVIEW_LEVEL, review_body
 from caseapp.services.errors import NotFound
+from caseapp.services.filing.validation import mask_name
 from caseapp.services.intake import PETITION_CHANNELS
 from caseapp.services.lifecycle import Actor, capacities_of
-from caseapp.services.validation import mask_name
 from caseapp.workflow.deadlines import Period
 from caseapp.workflow.visibility import may_see_identity
 

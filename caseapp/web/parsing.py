@@ -31,7 +31,7 @@ from wtforms.validators import Optional, StopValidation
 from wtforms.validators import ValidationError as FieldError
 
 from caseapp.models.types import ID_MAX
-from caseapp.services.validation import (
+from caseapp.services.filing.validation import (
     EARLIEST_DATE,
     LATEST_DATE,
     MAX_DIGITS,

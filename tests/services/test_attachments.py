@@ -17,7 +17,8 @@ from PIL import ExifTags, Image, PngImagePlugin
 
 from caseapp.extensions import db
 from caseapp.models import Attachment, CaseEvent
-from caseapp.services.attachments import (
+from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.filing.attachments import (
     JPEG,
     MAX_BYTES,
     MAX_FILES,
@@ -32,7 +33,6 @@ from caseapp.services.attachments import (
     safe_filename,
     store_files,
 )
-from caseapp.services.errors import NotFound, ValidationFailed
 from tests.factories import new_case
 
 # --- files made here, byte for byte ---------------------------------------------------------

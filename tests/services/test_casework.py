@@ -457,7 +457,7 @@ def test_a_bad_filing_is_refused_by_field_and_saves_nothing(fields: dict, field:
 
 def test_staff_file_for_a_citizen_with_a_landline_or_a_postal_address() -> None:
     from caseapp.models.enums import Channel
-    from caseapp.services.cases import NewCase, submit_case
+    from caseapp.services.filing.cases import NewCase, submit_case
 
     letter_day = local(2026, 11, 20, 0, 0)
     case, _ = submit_case(

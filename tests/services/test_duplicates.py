@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Case, Category, Department
 from caseapp.models.enums import CaseKind, CaseStatus
-from caseapp.services.duplicates import Match, metres_apart, possible_duplicates, road_names
+from caseapp.services.filing.duplicates import Match, metres_apart, possible_duplicates, road_names
 from tests.factories import case_in, department
 
 # The demo base and a second district; the tests of plain functions need no database.

@@ -23,7 +23,7 @@ from caseapp.demo.city import load_city
 from caseapp.extensions import db, limiter
 from caseapp.models import Case, CaseFollower, Department, OutboxMessage, TrackingCode, User
 from caseapp.models.enums import WORKED_STATUSES, CaseKind, CaseStatus, NotifyBy
-from caseapp.services.cases import new_access_key
+from caseapp.services.filing.cases import new_access_key
 from tests.conftest import DEMO_PASSWORD, AuthActions, csrf_token, empty_tables, table_fingerprint
 from tests.factories import case_in
 

@@ -74,8 +74,8 @@ from caseapp.services import (
     ledgers,
     supervision,
 )
-from caseapp.services.attachments import Upload, checked_uploads
-from caseapp.services.cases import NewCase, new_access_key, submit_case
+from caseapp.services.filing.attachments import Upload, checked_uploads
+from caseapp.services.filing.cases import NewCase, new_access_key, submit_case
 from caseapp.services.lifecycle import Actor
 from caseapp.web.open311.openapi import openapi_document
 from config import TestConfig

@@ -24,7 +24,7 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, InboxMessage
 from caseapp.models.enums import CaseStatus
 from caseapp.models.types import ID_MAX
-from caseapp.services.cases import NewCase, submit_case
+from caseapp.services.filing.cases import NewCase, submit_case
 from caseapp.services.lifecycle import Actor
 from caseapp.web.parsing import IdConverter, date_range, int_range, parse_id, parse_ids, parse_int
 from tests.conftest import csrf_token

@@ -32,8 +32,8 @@ from caseapp.models.enums import (
 )
 from caseapp.services import casework, closing, intake, supervision
 from caseapp.services.accounts import create_user
-from caseapp.services.cases import NewFollower, follow_case, unfollow_case
 from caseapp.services.errors import DomainError, NotAllowed
+from caseapp.services.filing.cases import NewFollower, follow_case, unfollow_case
 from caseapp.services.lifecycle import Actor, check_action
 from tests.factories import case_in, department, new_case, staff, user
 

@@ -12,9 +12,9 @@ from typing import Any
 from flask import session
 
 from caseapp.models import Case
-from caseapp.services import cases as case_service
 from caseapp.services import citizen_access
 from caseapp.services.errors import NotAllowed
+from caseapp.services.filing import cases as case_service
 from caseapp.services.lifecycle import Actor
 from caseapp.workflow.citizen_access import CitizenAction, CitizenRole, may
 

@@ -10,10 +10,10 @@ from werkzeug.wrappers import Response
 
 from caseapp.models import Case
 from caseapp.models.enums import NotifyBy, Satisfaction
-from caseapp.services import cases as case_service
 from caseapp.services import casework, citizen_access, closing
-from caseapp.services.attachments import open_attachment
 from caseapp.services.errors import ValidationFailed
+from caseapp.services.filing import cases as case_service
+from caseapp.services.filing.attachments import open_attachment
 from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.public import access, bp

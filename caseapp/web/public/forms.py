@@ -26,7 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from caseapp.labels import KIND_LABELS
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, NotifyBy, QuestionType, Satisfaction
-from caseapp.services.validation import has_control_characters, normalise_phone
+from caseapp.services.filing.validation import has_control_characters, normalise_phone
 from caseapp.web.parsing import id_choice
 
 REQUIRED = _l("This field is required.")

@@ -11,10 +11,11 @@ from caseapp.extensions import limiter
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import CaseKind, NotifyBy
-from caseapp.services import cases as case_service
-from caseapp.services import catalog, citizen, duplicates
-from caseapp.services.attachments import Upload, checked_uploads
+from caseapp.services import citizen
 from caseapp.services.errors import ValidationFailed
+from caseapp.services.filing import cases as case_service
+from caseapp.services.filing import catalog, duplicates
+from caseapp.services.filing.attachments import Upload, checked_uploads
 from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id

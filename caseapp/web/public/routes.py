@@ -5,7 +5,8 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import limiter
 from caseapp.i18n import current_language
-from caseapp.services import catalog, health
+from caseapp.services import health
+from caseapp.services.filing import catalog
 from caseapp.web.public import bp
 
 

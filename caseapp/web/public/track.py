@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import limiter
 from caseapp.models import Case
-from caseapp.services import cases as case_service
 from caseapp.services import citizen
 from caseapp.services.errors import NotFound
+from caseapp.services.filing import cases as case_service
 from caseapp.web.public import access, bp
 from caseapp.web.public.forms import (
     CodeForm,

@@ -24,12 +24,12 @@ from caseapp.models.types import ID_MAX, utcnow
 from caseapp.services import case_page as page_data
 from caseapp.services import casework, closing, intake, ledgers, supervision
 from caseapp.services import lifecycle as lifecycle_service
-from caseapp.services.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
+from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
+from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.lifecycle import Actor, capacities_of
 from caseapp.services.messages import N_
 from caseapp.services.staff_cases import case_for_staff
-from caseapp.services.validation import mask_name, mask_phone
 from caseapp.services.written_notices import decision_notice_kind
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int

@@ -20,8 +20,8 @@ from wtforms.validators import InputRequired, Length, Optional
 from caseapp.i18n import city_timezone
 from caseapp.labels import CHANNEL_LABELS
 from caseapp.models.enums import CaseKind, Channel, NotifyBy, Priority
-from caseapp.services import catalog
-from caseapp.services.cases import NewCase
+from caseapp.services.filing import catalog
+from caseapp.services.filing.cases import NewCase
 from caseapp.web.parsing import date_range
 from caseapp.web.public.forms import KIND_CHOICES, REQUIRED, choice_list, no_control_characters
 

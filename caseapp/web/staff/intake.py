@@ -15,8 +15,8 @@ from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import Role
 from caseapp.services import ledgers, supervision
-from caseapp.services.cases import submit_case
 from caseapp.services.errors import DomainError, ValidationFailed
+from caseapp.services.filing.cases import submit_case
 from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.staff import bp

@@ -15,7 +15,7 @@ from caseapp.models.types import utcnow
 from caseapp.reports import ledger_report, ledger_sheet
 from caseapp.services import deadlines
 from caseapp.services import ledgers as ledgers_service
-from caseapp.services.validation import parse_id
+from caseapp.services.filing.validation import parse_id
 from caseapp.web.parsing import MAX_PAGE, int_arg
 from caseapp.web.supervisor import bp
 

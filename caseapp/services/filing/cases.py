@@ -36,12 +36,10 @@ from caseapp.models.enums import (
 )
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines, lifecycle, notices
-from caseapp.services.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
-from caseapp.services.lifecycle import Actor
-from caseapp.services.messages import N_, Message
-from caseapp.services.numbers import next_case_number
-from caseapp.services.validation import (
+from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
+from caseapp.services.filing.numbers import next_case_number
+from caseapp.services.filing.validation import (
     clean_text,
     has_bidi_controls,
     has_control_characters,
@@ -49,6 +47,8 @@ from caseapp.services.validation import (
     normalise_email,
     normalise_phone,
 )
+from caseapp.services.lifecycle import Actor
+from caseapp.services.messages import N_, Message
 from caseapp.workflow.citizen_access import may_be_followed
 from caseapp.workflow.deadlines import snapshot_terms
 from caseapp.workflow.lifecycle import SUBMIT_WHO
