@@ -94,12 +94,6 @@ def policies() -> Sequence[DeadlinePolicy]:
     ).all()
 
 
-def departments() -> Sequence[Department]:
-    return db.session.scalars(
-        sa.select(Department).where(Department.retired_at.is_(None)).order_by(Department.id)
-    ).all()
-
-
 def category_snapshot(category: Category) -> dict[str, object]:
     data = audit.snapshot(category, CATEGORY_FIELDS)
     data["questions"] = [

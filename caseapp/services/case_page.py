@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User, UserRole
-from caseapp.models.enums import OPEN_STATUSES, Role
+from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User
+from caseapp.models.enums import OPEN_STATUSES
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines, ledgers
 from caseapp.services.filing import duplicates
@@ -90,12 +90,6 @@ def plan_milestones(case: Case, now: datetime | None = None) -> list[MilestoneVi
     ]
 
 
-def departments() -> Sequence[Department]:
-    return db.session.scalars(
-        sa.select(Department).where(Department.retired_at.is_(None)).order_by(Department.id)
-    ).all()
-
-
 def child_departments(case: Case) -> Sequence[Department]:
     if case.lead_department_id is None:
         return []
@@ -104,19 +98,6 @@ def child_departments(case: Case) -> Sequence[Department]:
         .where(Department.parent_id == case.lead_department_id, Department.retired_at.is_(None))
         .order_by(Department.id)
     ).all()
-
-
-def users_with_role(role: Role, department_id: int | None = None) -> Sequence[User]:
-    stmt = (
-        sa.select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == role, User.active.is_(True))
-        .options(joinedload(User.department))
-        .order_by(User.id)
-    )
-    if department_id is not None:
-        stmt = stmt.where(User.department_id == department_id)
-    return db.session.scalars(stmt).all()
 
 
 def reply_templates(case: Case) -> Sequence[ReplyTemplate]:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from caseapp.extensions import db
 from caseapp.models import (
     Case,
-    Department,
     Ledger,
     LedgerCategory,
     LedgerItem,
@@ -24,7 +23,7 @@ from caseapp.models import (
 from caseapp.models.enums import LedgerItemStatus, Role
 from caseapp.models.types import utcnow
 from caseapp.services import deadlines
-from caseapp.services.case_page import users_with_role
+from caseapp.services.directory import users_with_role
 from caseapp.services.errors import NotAllowed, NotFound
 from caseapp.workflow.ledger_items import (
     late_steps,
@@ -156,12 +155,6 @@ def categories(ledger: Ledger) -> Sequence[LedgerCategory]:
         sa.select(LedgerCategory)
         .where(LedgerCategory.ledger_id == ledger.id)
         .order_by(LedgerCategory.sort_order, LedgerCategory.id)
-    ).all()
-
-
-def departments() -> Sequence[Department]:
-    return db.session.scalars(
-        sa.select(Department).where(Department.retired_at.is_(None)).order_by(Department.id)
     ).all()
 
 

@@ -20,7 +20,7 @@ from caseapp.models import (
 )
 from caseapp.models.enums import Clock, OutboxChannel, RequestKind, RequestStatus, Role
 from caseapp.services import deadlines
-from caseapp.services.case_page import users_with_role
+from caseapp.services.directory import users_with_role
 from caseapp.services.lifecycle import DECIDED_BY, Actor
 from caseapp.workflow import lifecycle
 from caseapp.workflow.deadlines import (

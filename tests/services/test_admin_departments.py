@@ -9,7 +9,7 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import AuditLog
-from caseapp.services import admin_departments, case_page
+from caseapp.services import admin_departments, directory
 from caseapp.services.admin_departments import DepartmentInput
 from caseapp.services.errors import ValidationFailed
 from tests.factories import department, user
@@ -93,11 +93,11 @@ def test_a_retired_department_leaves_the_choices_and_can_come_back(
 ) -> None:
     sports = department("tyj")
     admin_departments.retire_department(user("admin"), sports.id)
-    assert "tyj" not in [d.code for d in case_page.departments()]
+    assert "tyj" not in [d.code for d in directory.departments()]
     assert "tyj" not in [d.code for d in admin_departments.parent_choices()]
     assert department("tyj").retired_at is not None  # kept, never deleted
     admin_departments.unretire_department(user("admin"), sports.id)
-    assert "tyj" in [d.code for d in case_page.departments()]
+    assert "tyj" in [d.code for d in directory.departments()]
     actions = [(r.action, r.before["retired_at"] is None, r.after["retired_at"] is None)
                for r in rows(sports.id)]  # fmt: skip
     assert actions == [("retire", True, False), ("unretire", False, True)]

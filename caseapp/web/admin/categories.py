@@ -25,7 +25,7 @@ from wtforms.validators import Length
 from caseapp.i18n import current_language
 from caseapp.models import Category
 from caseapp.models.enums import QuestionType
-from caseapp.services import admin_catalog
+from caseapp.services import admin_catalog, directory
 from caseapp.services.admin_catalog import CategoryFields, QuestionFields
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
@@ -110,7 +110,7 @@ def _fill_choices(form: CategoryForm) -> None:
     )
     form.default_department_id.choices = choice_list(
         [("", _("None (intake chooses)"))]
-        + [(str(d.id), d.name(lang)) for d in admin_catalog.departments()]
+        + [(str(d.id), d.name(lang)) for d in directory.departments()]
     )
     types = choice_list((t.value, label) for t, label in QUESTION_TYPE_LABELS.items())
     for row in form.questions:

@@ -24,7 +24,7 @@ from caseapp.labels import ROLE_LABELS
 from caseapp.models import User
 from caseapp.models.enums import Role
 from caseapp.services import admin_users
-from caseapp.services.case_page import departments
+from caseapp.services.directory import departments
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

@@ -22,7 +22,7 @@ from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
 from caseapp.models.types import ID_MAX, utcnow
 from caseapp.services import case_page as page_data
-from caseapp.services import casework, closing, intake, ledgers, supervision
+from caseapp.services import casework, closing, directory, intake, ledgers, supervision
 from caseapp.services import lifecycle as lifecycle_service
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
@@ -162,13 +162,13 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
     lang = current_language()
 
     def department_choices() -> list[tuple[str, str]]:
-        return [(str(d.id), d.name(lang)) for d in page_data.departments()]
+        return [(str(d.id), d.name(lang)) for d in directory.departments()]
 
     if isinstance(form, forms.DispatchForm):
         departments = department_choices()
         form.department.choices = choice_list([("", "—"), *departments])
         form.assisting.choices = choice_list(departments)
-        handlers = page_data.users_with_role(Role.HANDLER)
+        handlers = directory.users_with_role(Role.HANDLER)
         form.handler.choices = choice_list(
             [("", "—")]
             + [
@@ -182,14 +182,14 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
     elif isinstance(form, forms.DepartmentReasonForm):
         form.department.choices = choice_list([("", "—"), *department_choices()])
     elif isinstance(form, forms.SignForm):
-        handlers = page_data.users_with_role(Role.HANDLER, case.lead_department_id)
+        handlers = directory.users_with_role(Role.HANDLER, case.lead_department_id)
         form.handler.choices = choice_list(
             [("", _("Myself"))] + [(str(u.id), u.display_name) for u in handlers]
         )
     elif isinstance(form, forms.LeaderForm):
         form.leader.choices = choice_list(
             [("", "—")]
-            + [(str(u.id), u.display_name) for u in page_data.users_with_role(Role.LEADER)]
+            + [(str(u.id), u.display_name) for u in directory.users_with_role(Role.LEADER)]
         )
 
 

@@ -25,7 +25,7 @@ from caseapp.i18n import current_language
 from caseapp.labels import item_event_label
 from caseapp.models import Case, Ledger, LedgerItem
 from caseapp.models.enums import LedgerItemStatus
-from caseapp.services import ledger_item_page, ledgers
+from caseapp.services import directory, ledger_item_page, ledgers
 from caseapp.services.errors import NotFound, StaleVersion, ValidationFailed
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.public.forms import choice_list
@@ -58,7 +58,7 @@ def _fill_choices(form: LedgerItemForm, ledger: Ledger) -> None:
                        for c in ledger_item_page.categories(ledger)]
     )  # fmt: skip
     form.owner_department_id.choices = choice_list(
-        [("", "—")] + [(str(d.id), d.name(lang)) for d in ledger_item_page.departments()]
+        [("", "—")] + [(str(d.id), d.name(lang)) for d in directory.departments()]
     )
     form.responsible_leader_id.choices = choice_list(
         [("", "—")] + [(str(u.id), u.display_name) for u in ledger_item_page.leaders()]

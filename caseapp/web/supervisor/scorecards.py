@@ -20,7 +20,7 @@ from caseapp.models.types import utcnow
 from caseapp.reports import scorecard_sheet
 from caseapp.reports import scorecards as cards
 from caseapp.reports.svg import Bar, column_chart
-from caseapp.services import case_page, deadlines
+from caseapp.services import deadlines, directory
 from caseapp.web.parsing import id_arg
 from caseapp.web.supervisor import bp
 from caseapp.web.supervisor.forms import ScorecardPeriodForm
@@ -34,7 +34,7 @@ def _supervisors_only() -> None:
 
 
 def _form() -> ScorecardPeriodForm:
-    return ScorecardPeriodForm(request.args, list(case_page.departments()), current_language())
+    return ScorecardPeriodForm(request.args, list(directory.departments()), current_language())
 
 
 def _trend_chart(trend: list[cards.TrendPoint]) -> object:
