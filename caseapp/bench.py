@@ -303,7 +303,7 @@ class _City:
 
     @classmethod
     def load(cls, now: datetime) -> _City:
-        from caseapp.services import deadlines
+        from caseapp.services.casework import clocks as deadlines
 
         rows = db.session.scalars(
             sa.select(Category)
@@ -934,8 +934,9 @@ def _user(username: str) -> User:
 def _benchmarks(now: datetime) -> list[_Benchmark]:
     from caseapp.reports import public_stats
     from caseapp.reports import scorecards as cards
-    from caseapp.services import deadlines, escalation_board, open311
+    from caseapp.services import escalation_board, open311
     from caseapp.services import queue as q
+    from caseapp.services.casework import clocks as deadlines
 
     def first_page(username: str) -> _Benchmark:
         def call(user: User) -> int:

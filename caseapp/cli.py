@@ -105,7 +105,7 @@ def sla_sweep_command() -> None:
     """Raise escalation levels, resume and close what the clocks say, notify staff."""
     import time
 
-    from caseapp.services.sweep import run_sweep
+    from caseapp.services.casework.sweep import run_sweep
 
     started = time.perf_counter()
     report = run_sweep()

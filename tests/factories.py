@@ -61,9 +61,10 @@ def case_row(
 # --- cases made by the services, as the lifecycle makes them --------------------------------
 
 from caseapp.models.enums import NotifyBy, PetitionDecision, Satisfaction  # noqa: E402
-from caseapp.services import casework, closing, intake, supervision  # noqa: E402
+from caseapp.services.casework import closing, intake, supervision  # noqa: E402
+from caseapp.services.casework import handling as casework  # noqa: E402
+from caseapp.services.casework.lifecycle import Actor  # noqa: E402
 from caseapp.services.filing.cases import NewCase, submit_case  # noqa: E402
-from caseapp.services.lifecycle import Actor  # noqa: E402
 
 
 def staff(username: str) -> Actor:

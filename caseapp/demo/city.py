@@ -36,9 +36,10 @@ from caseapp.models.enums import (
     Satisfaction,
 )
 from caseapp.models.types import utcnow
-from caseapp.services import casework, closing, intake, supervision
+from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.cases import NewCase, submit_case
-from caseapp.services.lifecycle import Actor
 
 CAMPAIGN_LEDGER_CODE = "campaign-2021"
 LEGACY_LEDGER_CODE = "legacy"

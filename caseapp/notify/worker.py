@@ -11,7 +11,7 @@ from typing import Any
 from caseapp.db_setup import refresh_planner_statistics
 from caseapp.extensions import db
 from caseapp.notify.delivery import deliver_due
-from caseapp.services.sweep import run_sweep
+from caseapp.services.casework.sweep import run_sweep
 
 # Rounds between refreshes of the planner's statistics (at 10 s a round: an hour).
 STATISTICS_EVERY = 360

@@ -22,7 +22,7 @@ from caseapp.models.enums import (
     OutboxChannel,
     PolicyTerm,
 )
-from caseapp.services import deadlines
+from caseapp.services.casework import clocks as deadlines
 from caseapp.services.filing.cases import now_or
 from caseapp.services.filing.validation import normalise_phone
 from caseapp.workflow.deadlines import DeadlineMath

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Attachment, Case, CaseEvent, CaseFollower
 from caseapp.models.enums import EventAction
-from caseapp.services import citizen, closing, lifecycle
+from caseapp.services import citizen
+from caseapp.services.casework import closing, lifecycle
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, NotFound
 from caseapp.services.filing import cases
 from caseapp.services.filing.cases import now_or
-from caseapp.services.lifecycle import Actor
 from caseapp.workflow.citizen_access import (
     CITIZEN_WORDS,
     LIFECYCLE_ACTION,

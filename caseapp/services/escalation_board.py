@@ -13,8 +13,13 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseRequest, Department, User
 from caseapp.models.enums import OPEN_STATUSES, RequestStatus
 from caseapp.models.types import utcnow
-from caseapp.services import deadlines
-from caseapp.services.lifecycle import DECIDED_BY, Actor, capacities_of, decides_own_request
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework.lifecycle import (
+    DECIDED_BY,
+    Actor,
+    capacities_of,
+    decides_own_request,
+)
 from caseapp.workflow import lifecycle
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import staff_can_see

@@ -22,7 +22,7 @@ from caseapp.models import (
 )
 from caseapp.models.enums import LedgerItemStatus, Role
 from caseapp.models.types import utcnow
-from caseapp.services import deadlines
+from caseapp.services.casework import clocks as deadlines
 from caseapp.services.directory import users_with_role
 from caseapp.services.errors import NotAllowed, NotFound
 from caseapp.workflow.ledger_items import (

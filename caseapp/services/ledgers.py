@@ -40,10 +40,10 @@ from caseapp.models.enums import (
     Role,
 )
 from caseapp.models.types import utcnow
+from caseapp.services.casework.plans import Milestone, checked_milestones
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
 from caseapp.services.filing.validation import clean_text, has_control_characters, parse_id
 from caseapp.services.messages import N_
-from caseapp.services.milestones import Milestone, checked_milestones
 from caseapp.workflow.ledger_items import (
     HAND_ACTIONS,
     CasesChanged,

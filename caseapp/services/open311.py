@@ -35,11 +35,13 @@ from caseapp.models.enums import (
     NotifyBy,
     QuestionType,
 )
-from caseapp.services import citizen, deadlines, lifecycle
+from caseapp.services import citizen
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import lifecycle
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing import cases, catalog, duplicates
 from caseapp.services.filing.validation import clean_text, has_control_characters
-from caseapp.services.lifecycle import Actor
 from caseapp.services.messages import N_, Message
 from caseapp.workflow.visibility import public_cases
 

@@ -19,9 +19,9 @@ from caseapp.models import (
     User,
 )
 from caseapp.models.enums import Clock, OutboxChannel, RequestKind, RequestStatus, Role
-from caseapp.services import deadlines
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework.lifecycle import DECIDED_BY, Actor
 from caseapp.services.directory import users_with_role
-from caseapp.services.lifecycle import DECIDED_BY, Actor
 from caseapp.workflow import lifecycle
 from caseapp.workflow.deadlines import (
     ESCALATING_CLOCKS,

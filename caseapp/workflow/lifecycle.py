@@ -1,5 +1,5 @@
 """The case lifecycle (DESIGN §3) as data: which action may be taken from which status,
-to which status, and in which capacity. ``caseapp.services.lifecycle.apply_action`` is
+to which status, and in which capacity. ``caseapp.services.casework.lifecycle.apply_action`` is
 the one function that applies it; nothing else sets a case's status.
 """
 

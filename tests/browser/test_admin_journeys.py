@@ -18,8 +18,8 @@ from caseapp.extensions import db
 from caseapp.i18n import local_deadline
 from caseapp.models import Case
 from caseapp.models.enums import TimeUnit
-from caseapp.services import calendar_years
-from caseapp.services.deadlines import deadline_math
+from caseapp.services.casework import calendar_years
+from caseapp.services.casework.clocks import deadline_math
 from caseapp.workflow.deadlines import Period
 from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, expect
 from caseapp.extensions import db
 from caseapp.models import Case, LedgerItem, LedgerItemCase
 from caseapp.models.enums import CaseKind, CaseStatus, LedgerItemStatus
-from caseapp.services import casework
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.ledgers import legacy_ledger
-from caseapp.services.lifecycle import Actor
 from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
 

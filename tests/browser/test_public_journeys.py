@@ -15,7 +15,8 @@ from playwright.sync_api import Browser, Page, expect
 from caseapp.extensions import db
 from caseapp.models import Attachment, Case
 from caseapp.models.enums import CaseStatus
-from caseapp.services import casework, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework import intake
 from tests.browser.conftest import new_context
 from tests.factories import department, staff
 

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from caseapp.extensions import db
 from caseapp.models import Case
 from caseapp.models.enums import CaseStatus
-from caseapp.services import casework
-from caseapp.services.lifecycle import Actor
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from tests.browser.conftest import new_context
 from tests.factories import new_case
 

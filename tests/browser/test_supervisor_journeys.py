@@ -17,7 +17,7 @@ from caseapp.extensions import db
 from caseapp.i18n import local_deadline
 from caseapp.models import Case, CaseRequest
 from caseapp.models.enums import Clock, RequestKind, RequestStatus
-from caseapp.services.sweep import run_sweep
+from caseapp.services.casework.sweep import run_sweep
 from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
 

@@ -20,7 +20,8 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Case, CaseClock, CaseEvent
 from caseapp.models.enums import OPEN_STATUSES, CaseStatus, Clock, EventAction, TimeUnit
-from caseapp.services import calendar_years, deadlines
+from caseapp.services.casework import calendar_years
+from caseapp.services.casework import clocks as deadlines
 from caseapp.workflow.calendar import WorkingCalendar
 from caseapp.workflow.calendar_schedule import parse_schedule
 from caseapp.workflow.deadlines import DeadlineMath, Period

@@ -229,7 +229,7 @@ def _selects(work: object) -> int:
 
 def test_the_public_scorecards_are_kept_a_while_then_computed_again(ctx: Flask) -> None:
     from caseapp.reports import public_stats
-    from caseapp.services import deadlines
+    from caseapp.services.casework import clocks as deadlines
 
     case_in(CaseStatus.CLOSED)
     math = deadlines.deadline_math()

@@ -23,8 +23,10 @@ from caseapp.models import Case
 from caseapp.models.enums import Satisfaction
 from caseapp.reports import scorecards
 from caseapp.reports.scorecards import PeriodKind, Scorecard, period_containing
-from caseapp.services import casework, closing, deadlines, intake
-from caseapp.services.lifecycle import Actor
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import closing, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from tests.conftest import _client_as
 from tests.factories import department, new_case, staff
 

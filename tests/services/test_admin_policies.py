@@ -14,8 +14,10 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import AuditLog, CalendarOverride, Case, DeadlinePolicy
 from caseapp.models.enums import CaseStatus, Clock, PolicyTerm, TimeUnit
-from caseapp.services import admin_policies, calendar_years, deadlines, intake
+from caseapp.services import admin_policies
 from caseapp.services.admin_policies import PolicyFields, TermFields
+from caseapp.services.casework import calendar_years, intake
+from caseapp.services.casework import clocks as deadlines
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.workflow.deadlines import Period
 from tests import factories

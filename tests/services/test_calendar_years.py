@@ -24,7 +24,10 @@ from caseapp.models import (
     OutboxMessage,
 )
 from caseapp.models.enums import CalendarDayKind, CaseStatus, Clock, EventAction
-from caseapp.services import admin_policies, calendar_years, casework, deadlines, intake
+from caseapp.services import admin_policies
+from caseapp.services.casework import calendar_years, intake
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import handling as casework
 from caseapp.services.errors import ValidationFailed
 from caseapp.workflow.calendar_schedule import parse_schedule
 from tests import factories

@@ -23,10 +23,12 @@ from caseapp.models.enums import (
     Role,
     Satisfaction,
 )
-from caseapp.services import casework, closing, deadlines, intake, supervision
 from caseapp.services.accounts import create_user
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
-from caseapp.services.lifecycle import Actor
 from caseapp.workflow.visibility import public_cases
 from tests.factories import case_in, department, new_case, staff, user
 

@@ -23,11 +23,14 @@ from caseapp.models.enums import (
     Satisfaction,
     TimeUnit,
 )
-from caseapp.services import admin_policies, casework, closing, deadlines, intake
+from caseapp.services import admin_policies
 from caseapp.services.accounts import create_user
 from caseapp.services.admin_policies import PolicyFields
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import closing, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
-from caseapp.services.lifecycle import Actor
 from caseapp.workflow.deadlines import Period, snapshot_terms
 from tests.factories import case_in, department, new_case, staff, user
 

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Case, CaseClock, CaseEvent, InboxMessage, User
 from caseapp.models.enums import CaseStatus, Clock, EventAction
-from caseapp.services import casework, deadlines, intake, supervision
-from caseapp.services.sweep import run_sweep
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework import intake, supervision
+from caseapp.services.casework.sweep import run_sweep
 from caseapp.workflow.deadlines import (
     LEVEL_DUE_SOON,
     LEVEL_NONE,

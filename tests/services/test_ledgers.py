@@ -13,10 +13,12 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind, Satisfaction
-from caseapp.services import casework, closing, intake, ledgers, supervision
+from caseapp.services import ledgers
+from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
+from caseapp.services.casework.plans import Milestone
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
-from caseapp.services.lifecycle import Actor
-from caseapp.services.milestones import Milestone
 from tests.factories import case_in, department, new_case, staff, user
 
 

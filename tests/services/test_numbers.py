@@ -12,7 +12,7 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Case
 from caseapp.models.enums import CaseStatus
-from caseapp.services import intake
+from caseapp.services.casework import intake
 from caseapp.services.errors import StaleVersion
 from tests.factories import department, new_case, staff
 

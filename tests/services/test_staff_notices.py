@@ -13,7 +13,10 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Case, InboxMessage, OutboxMessage, User
 from caseapp.models.enums import CaseKind, CaseStatus, Clock, OutboxChannel, Satisfaction
-from caseapp.services import casework, closing, deadlines, intake, staff_notices, supervision
+from caseapp.services import staff_notices
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import handling as casework
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from tests.factories import case_in, department, new_case, staff, user
 
@@ -229,7 +232,7 @@ def test_an_unknown_kind_of_notice_is_refused() -> None:
 
 
 def test_the_sweep_writes_its_notices_through_the_same_builder() -> None:
-    from caseapp.services.sweep import run_sweep
+    from caseapp.services.casework.sweep import run_sweep
 
     case = case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0))
     address = give_email("lead")

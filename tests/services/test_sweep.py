@@ -13,9 +13,10 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Case, CaseClock, CaseEvent, InboxMessage
 from caseapp.models.enums import CaseStatus, Clock, CloseReason, EventAction, Satisfaction
-from caseapp.services import casework, closing, intake
-from caseapp.services.lifecycle import Actor
-from caseapp.services.sweep import run_sweep
+from caseapp.services.casework import closing, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
+from caseapp.services.casework.sweep import run_sweep
 from tests.factories import case_in, department, new_case, staff, user
 
 TZ = ZoneInfo("Asia/Shanghai")

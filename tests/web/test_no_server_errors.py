@@ -69,14 +69,13 @@ from caseapp.services import (
     admin_templates,
     admin_users,
     api_keys,
-    calendar_years,
     ledger_import,
     ledgers,
-    supervision,
 )
+from caseapp.services.casework import calendar_years, supervision
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.attachments import Upload, checked_uploads
 from caseapp.services.filing.cases import NewCase, new_access_key, submit_case
-from caseapp.services.lifecycle import Actor
 from caseapp.web.open311.openapi import openapi_document
 from config import TestConfig
 from tests.conftest import DEMO_PASSWORD, AuthActions, empty_tables

@@ -24,8 +24,8 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, InboxMessage
 from caseapp.models.enums import CaseStatus
 from caseapp.models.types import ID_MAX
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.cases import NewCase, submit_case
-from caseapp.services.lifecycle import Actor
 from caseapp.web.parsing import IdConverter, date_range, int_range, parse_id, parse_ids, parse_int
 from tests.conftest import csrf_token
 from tests.factories import case_in
@@ -429,7 +429,7 @@ def test_a_letter_of_the_first_day_allowed_is_filed(app: Flask, intake_client: F
 
 def test_inbox_marking_still_works(app: Flask, handler_client: FlaskClient) -> None:
     """The bounded converter still reads real ids."""
-    from caseapp.services import supervision
+    from caseapp.services.casework import supervision
     from tests.factories import staff
 
     with app.app_context():

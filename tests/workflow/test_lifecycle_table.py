@@ -30,11 +30,12 @@ from caseapp.models.enums import (
     Role,
     Satisfaction,
 )
-from caseapp.services import casework, closing, intake, supervision
 from caseapp.services.accounts import create_user
+from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor, check_action
 from caseapp.services.errors import DomainError, NotAllowed
 from caseapp.services.filing.cases import NewFollower, follow_case, unfollow_case
-from caseapp.services.lifecycle import Actor, check_action
 from tests.factories import case_in, department, new_case, staff, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx", "demo_base")

@@ -35,7 +35,10 @@ from caseapp.models.enums import (
     Priority,
 )
 from caseapp.models.types import utcnow
-from caseapp.services import deadlines, lifecycle, notices
+from caseapp.services import notices
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import lifecycle
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.filing.numbers import next_case_number
@@ -47,7 +50,6 @@ from caseapp.services.filing.validation import (
     normalise_email,
     normalise_phone,
 )
-from caseapp.services.lifecycle import Actor
 from caseapp.services.messages import N_, Message
 from caseapp.workflow.citizen_access import may_be_followed
 from caseapp.workflow.deadlines import snapshot_terms

@@ -33,7 +33,9 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from caseapp.models.enums import CalendarDayKind
 from caseapp.models.types import utcnow
-from caseapp.services import admin_policies, calendar_years, deadlines
+from caseapp.services import admin_policies
+from caseapp.services.casework import calendar_years
+from caseapp.services.casework import clocks as deadlines
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors, translated

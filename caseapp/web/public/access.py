@@ -13,9 +13,9 @@ from flask import session
 
 from caseapp.models import Case
 from caseapp.services import citizen_access
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed
 from caseapp.services.filing import cases as case_service
-from caseapp.services.lifecycle import Actor
 from caseapp.workflow.citizen_access import CitizenAction, CitizenRole, may
 
 SESSION_KEY = "citizen_cases"

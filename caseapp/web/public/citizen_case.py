@@ -10,11 +10,13 @@ from werkzeug.wrappers import Response
 
 from caseapp.models import Case
 from caseapp.models.enums import NotifyBy, Satisfaction
-from caseapp.services import casework, citizen_access, closing
+from caseapp.services import citizen_access
+from caseapp.services.casework import closing
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing import cases as case_service
 from caseapp.services.filing.attachments import open_attachment
-from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.public import access, bp
 from caseapp.web.public.forms import (

@@ -12,11 +12,11 @@ from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import CaseKind, NotifyBy
 from caseapp.services import citizen
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing import cases as case_service
 from caseapp.services.filing import catalog, duplicates
 from caseapp.services.filing.attachments import Upload, checked_uploads
-from caseapp.services.lifecycle import Actor
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id
 from caseapp.web.public import access, bp

@@ -14,7 +14,7 @@ from caseapp.i18n import city_timezone, current_language
 from caseapp.labels import status_label
 from caseapp.reports import public_stats
 from caseapp.reports.svg import Bar, column_chart, horizontal_bar_chart
-from caseapp.services import deadlines
+from caseapp.services.casework import clocks as deadlines
 from caseapp.web.public import bp
 
 # The category chart shows the largest ones; the table beside it lists them all.

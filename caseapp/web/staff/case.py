@@ -22,12 +22,14 @@ from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
 from caseapp.models.types import ID_MAX, utcnow
 from caseapp.services import case_page as page_data
-from caseapp.services import casework, closing, directory, intake, ledgers, supervision
-from caseapp.services import lifecycle as lifecycle_service
+from caseapp.services import directory, ledgers
+from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework import lifecycle as lifecycle_service
+from caseapp.services.casework.lifecycle import Actor, capacities_of
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.filing.validation import mask_name, mask_phone
-from caseapp.services.lifecycle import Actor, capacities_of
 from caseapp.services.messages import N_
 from caseapp.services.staff_cases import case_for_staff
 from caseapp.services.written_notices import decision_notice_kind

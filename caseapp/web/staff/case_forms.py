@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from caseapp.models import Case
 from caseapp.models.enums import PetitionDecision, Satisfaction
-from caseapp.services.milestones import MAX_MILESTONES
+from caseapp.services.casework.plans import MAX_MILESTONES
 from caseapp.web.parsing import date_range, id_choice, optional_choice
 from caseapp.web.public.forms import REQUIRED, choice_list
 

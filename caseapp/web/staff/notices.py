@@ -16,8 +16,8 @@ from markupsafe import Markup
 from caseapp.i18n import city_timezone
 from caseapp.labels import DECISION_LABELS
 from caseapp.models.enums import TimeUnit
-from caseapp.services import supervision
-from caseapp.services.lifecycle import Actor
+from caseapp.services.casework import supervision
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.staff_cases import case_for_staff
 from caseapp.services.written_notices import NoticeKind, WrittenNotice, written_notice
 from caseapp.web.staff import bp

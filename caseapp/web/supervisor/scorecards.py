@@ -20,7 +20,8 @@ from caseapp.models.types import utcnow
 from caseapp.reports import scorecard_sheet
 from caseapp.reports import scorecards as cards
 from caseapp.reports.svg import Bar, column_chart
-from caseapp.services import deadlines, directory
+from caseapp.services import directory
+from caseapp.services.casework import clocks as deadlines
 from caseapp.web.parsing import id_arg
 from caseapp.web.supervisor import bp
 from caseapp.web.supervisor.forms import ScorecardPeriodForm

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import CalendarOverride, CalendarYear
 from caseapp.models.enums import CaseStatus
-from caseapp.services import calendar_years
+from caseapp.services.casework import calendar_years
 from tests import factories
 from tests.conftest import AuthActions, csrf_token
 

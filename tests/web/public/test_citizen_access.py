@@ -24,11 +24,13 @@ from PIL import Image
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseFollower
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, NotifyBy, Satisfaction
-from caseapp.services import casework, citizen_access, closing
+from caseapp.services import citizen_access
+from caseapp.services.casework import closing
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed
 from caseapp.services.filing import attachments as attachment_service
 from caseapp.services.filing.cases import new_access_key
-from caseapp.services.lifecycle import Actor
 from caseapp.web.public.access import ROUTE_ACTIONS
 from caseapp.workflow.citizen_access import (
     CAPACITY,

@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, CaseFollower, OutboxMessage
 from caseapp.models.enums import CaseKind, CaseStatus, Satisfaction
-from caseapp.services import casework, closing, intake
-from caseapp.services.lifecycle import Actor
+from caseapp.services.casework import closing, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, department, staff
 from tests.web.public.test_request_form import FORM, good_fields, post_form

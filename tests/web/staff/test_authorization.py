@@ -18,7 +18,8 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case
 from caseapp.models.enums import CaseStatus
-from caseapp.services import casework, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework import intake
 from caseapp.services.filing.attachments import Upload, attach_files, checked_uploads, store_files
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, department, staff

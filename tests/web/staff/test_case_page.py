@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, Role
-from caseapp.services import casework
 from caseapp.services.accounts import create_user
+from caseapp.services.casework import handling as casework
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, department, new_case, staff, user
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent
 from caseapp.models.enums import CaseStatus, EventAction
-from caseapp.services import supervision
+from caseapp.services.casework import supervision
 from tests.factories import case_in, staff
 from tests.web.staff.test_case_page import act, page_of
 

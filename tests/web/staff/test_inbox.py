@@ -12,7 +12,7 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import InboxMessage
 from caseapp.models.enums import CaseStatus
-from caseapp.services.sweep import run_sweep
+from caseapp.services.casework.sweep import run_sweep
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, user
 
@@ -51,7 +51,9 @@ def test_urges_and_decisions_read_as_sentences_with_local_deadlines(
     app: Flask, demo_base: None
 ) -> None:
     from caseapp.models.enums import Clock
-    from caseapp.services import casework, deadlines, supervision
+    from caseapp.services.casework import clocks as deadlines
+    from caseapp.services.casework import handling as casework
+    from caseapp.services.casework import supervision
     from tests.factories import staff
 
     with app.app_context():

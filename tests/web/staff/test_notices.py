@@ -16,8 +16,10 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, User
 from caseapp.models.enums import CaseKind, CaseStatus, PetitionDecision, Role
-from caseapp.services import accounts, casework, closing, intake
-from caseapp.services.lifecycle import Actor
+from caseapp.services import accounts
+from caseapp.services.casework import closing, intake
+from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from tests.conftest import AuthActions
 from tests.factories import case_in, department, new_case, staff
 

@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, CaseRequest
 from caseapp.models.enums import CaseKind, CaseStatus, Clock, RequestStatus, Satisfaction
-from caseapp.services import casework, closing, deadlines
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import closing
+from caseapp.services.casework import handling as casework
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, staff
 

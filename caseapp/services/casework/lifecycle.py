@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseRequest, User
 from caseapp.models.enums import CaseStatus, EventAction, RequestKind, RequestStatus
-from caseapp.services.deadlines import refresh_summary
+from caseapp.services.casework.clocks import refresh_summary
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.workflow import lifecycle
 from caseapp.workflow.lifecycle import Capacity, CaseFacts, StaffFacts

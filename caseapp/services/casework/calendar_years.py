@@ -38,7 +38,9 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.models.types import utcnow
-from caseapp.services import audit, deadlines, lifecycle, notices
+from caseapp.services import audit, notices
+from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import lifecycle
 from caseapp.services.errors import NotFound, StaleVersion, ValidationFailed
 from caseapp.services.messages import N_, Message
 from caseapp.workflow.calendar import WorkingCalendar
