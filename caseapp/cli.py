@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from caseapp.models.enums import Role
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from caseapp.services.errors import ValidationFailed
 
 users_cli = AppGroup("users", help="Staff accounts.")

@@ -22,7 +22,7 @@ from caseapp.models import (
     User,
 )
 from caseapp.models.enums import CaseKind, PolicyTerm, QuestionType, Role, TimeUnit
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from caseapp.services.casework import closing
 
 DEMO_PASSWORD = "demo-password"

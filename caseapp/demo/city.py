@@ -280,7 +280,7 @@ DEPARTMENT_HANDLERS = {"zjj": "handler", "cgj": "handler2"}
 
 def _handler_for(story: Story, department: str) -> str:
     from caseapp.models.enums import Role
-    from caseapp.services import accounts
+    from caseapp.services.access import accounts
 
     username = DEPARTMENT_HANDLERS.get(department, f"handler-{department}")
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:

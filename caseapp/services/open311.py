@@ -35,7 +35,7 @@ from caseapp.models.enums import (
     NotifyBy,
     QuestionType,
 )
-from caseapp.services import citizen
+from caseapp.services.access import tracking as citizen
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.lifecycle import Actor

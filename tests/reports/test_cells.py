@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from caseapp.extensions import db
 from caseapp.models.enums import CaseStatus, Role
 from caseapp.reports.cells import csv_cell
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from tests.conftest import _client_as
 from tests.factories import case_in, department, user
 

@@ -11,7 +11,7 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import AuditLog
 from caseapp.models.enums import Role
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from caseapp.services.errors import ValidationFailed
 from tests.factories import user
 
@@ -116,7 +116,7 @@ def test_password_rules(password: str, username: str, reason: str | None) -> Non
 
 
 def test_the_common_list_comes_with_the_app() -> None:
-    from caseapp.services import common_passwords
+    from caseapp.services.access import common_passwords
 
     # zxcvbn's 30,000 leaked passwords and the app's own additions, none fetched.
     assert len(common_passwords._known()) > 30000

@@ -10,7 +10,8 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import AuditLog
 from caseapp.models.enums import CaseStatus, Role
-from caseapp.services import accounts, admin_users
+from caseapp.services import admin_users
+from caseapp.services.access import accounts
 from caseapp.services.admin_users import AccountInput
 from caseapp.services.errors import ValidationFailed
 from tests.factories import case_in, department, user

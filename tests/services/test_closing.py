@@ -24,7 +24,7 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.services import admin_policies
-from caseapp.services.accounts import create_user
+from caseapp.services.access.accounts import create_user
 from caseapp.services.admin_policies import PolicyFields
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, intake

@@ -52,7 +52,7 @@ from caseapp.models.enums import (
     Satisfaction,
 )
 from caseapp.services import ledgers
-from caseapp.services.accounts import create_user
+from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, intake, supervision, sweep
 from caseapp.services.casework import handling as casework

@@ -20,7 +20,7 @@ from caseapp.models.enums import (
     RequestStatus,
     Role,
 )
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.queue import (
     PAGE_SIZE,

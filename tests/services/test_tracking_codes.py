@@ -16,7 +16,7 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Case, OutboxMessage, TrackingCode
 from caseapp.notify.texts import render
-from caseapp.services import citizen
+from caseapp.services.access import tracking as citizen
 from tests.factories import new_case
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

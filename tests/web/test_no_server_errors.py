@@ -62,7 +62,6 @@ from caseapp.extensions import db, limiter
 from caseapp.models import Case, Category, Ledger, LedgerCategory, OutboxMessage
 from caseapp.models.enums import CaseKind, CaseStatus, LedgerKind, NotifyBy, OutboxStatus, Role
 from caseapp.services import (
-    accounts,
     admin_catalog,
     admin_departments,
     admin_policies,
@@ -72,6 +71,7 @@ from caseapp.services import (
     ledger_import,
     ledgers,
 )
+from caseapp.services.access import accounts
 from caseapp.services.casework import calendar_years, supervision
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.attachments import Upload, checked_uploads

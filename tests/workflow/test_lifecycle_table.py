@@ -30,7 +30,7 @@ from caseapp.models.enums import (
     Role,
     Satisfaction,
 )
-from caseapp.services.accounts import create_user
+from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor, check_action

@@ -59,7 +59,7 @@ def test_who_sees_what(username: str, expected: set[str]) -> None:
 
 @pytest.mark.usefixtures("cases")
 def test_district_staff_see_their_street_offices_cases() -> None:
-    from caseapp.services.accounts import create_user
+    from caseapp.services.access.accounts import create_user
 
     create_user("district-handler", "long-enough-pw", "区承办人", [Role.HANDLER], "yhq")
     assert _titles_seen_by("district-handler") == {"street-office"}

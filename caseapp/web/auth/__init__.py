@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from caseapp.extensions import login_manager
 from caseapp.models import User
 from caseapp.security import SessionEnd, staff_session_end, touch_idle_clock
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 
 bp = Blueprint("auth", __name__)
 

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from caseapp.services.accounts import MIN_PASSWORD_LENGTH
+from caseapp.services.access.accounts import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):

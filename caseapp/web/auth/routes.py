@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from caseapp.extensions import db, limiter
 from caseapp.models import User
 from caseapp.security import start_staff_session
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.auth import bp, clear_session_but_preferences, throttle
 from caseapp.web.auth.forms import LoginForm, PasswordChangeForm

@@ -12,7 +12,7 @@ from typing import Any
 from flask import session
 
 from caseapp.models import Case
-from caseapp.services import citizen_access
+from caseapp.services.access import citizen as citizen_access
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed
 from caseapp.services.filing import cases as case_service

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from caseapp.models import Case
 from caseapp.models.enums import NotifyBy, Satisfaction
-from caseapp.services import citizen_access
+from caseapp.services.access import citizen as citizen_access
 from caseapp.services.casework import closing
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor

@@ -11,7 +11,7 @@ from caseapp.extensions import limiter
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import CaseKind, NotifyBy
-from caseapp.services import citizen
+from caseapp.services.access import tracking as citizen
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing import cases as case_service

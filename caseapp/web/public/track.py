@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import limiter
 from caseapp.models import Case
-from caseapp.services import citizen
+from caseapp.services.access import tracking as citizen
 from caseapp.services.errors import NotFound
 from caseapp.services.filing import cases as case_service
 from caseapp.web.public import access, bp

@@ -23,6 +23,7 @@ from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Rol
 from caseapp.models.types import ID_MAX, utcnow
 from caseapp.services import case_page as page_data
 from caseapp.services import directory, ledgers
+from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework import lifecycle as lifecycle_service
@@ -31,7 +32,6 @@ from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.messages import N_
-from caseapp.services.staff_cases import case_for_staff
 from caseapp.services.written_notices import decision_notice_kind
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int

@@ -16,9 +16,9 @@ from markupsafe import Markup
 from caseapp.i18n import city_timezone
 from caseapp.labels import DECISION_LABELS
 from caseapp.models.enums import TimeUnit
+from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import supervision
 from caseapp.services.casework.lifecycle import Actor
-from caseapp.services.staff_cases import case_for_staff
 from caseapp.services.written_notices import NoticeKind, WrittenNotice, written_notice
 from caseapp.web.staff import bp
 from caseapp.web.staff.case_forms import EmptyForm

@@ -24,7 +24,7 @@ from PIL import Image
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseFollower
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, NotifyBy, Satisfaction
-from caseapp.services import citizen_access
+from caseapp.services.access import citizen as citizen_access
 from caseapp.services.casework import closing
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor

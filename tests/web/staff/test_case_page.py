@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, Role
-from caseapp.services.accounts import create_user
+from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import handling as casework
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, department, new_case, staff, user
@@ -226,7 +226,7 @@ def test_the_handler_attaches_photos_to_the_public_answer(
             and photo.uploaded_by_id == user("handler").id
         )
     # The citizen sees the photo on their page (it is public), and so does a follower.
-    from caseapp.services import citizen_access
+    from caseapp.services.access import citizen as citizen_access
     from caseapp.workflow.citizen_access import CitizenRole
 
     with app.app_context():

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, User
 from caseapp.models.enums import CaseKind, CaseStatus, PetitionDecision, Role
-from caseapp.services import accounts
+from caseapp.services.access import accounts
 from caseapp.services.casework import closing, intake
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor

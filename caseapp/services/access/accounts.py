@@ -16,7 +16,7 @@ from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.security import password_hasher
 from caseapp.services import audit
-from caseapp.services.common_passwords import is_common
+from caseapp.services.access.common_passwords import is_common
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.messages import N_, Message
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Attachment, Case, CaseEvent, CaseFollower
 from caseapp.models.enums import EventAction
-from caseapp.services import citizen
+from caseapp.services.access import tracking as citizen
 from caseapp.services.casework import closing, lifecycle
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, NotFound
