@@ -934,9 +934,10 @@ def _user(username: str) -> User:
 def _benchmarks(now: datetime) -> list[_Benchmark]:
     from caseapp.reports import public_stats
     from caseapp.reports import scorecards as cards
-    from caseapp.services import escalation_board, open311
-    from caseapp.services import queue as q
+    from caseapp.services import open311
     from caseapp.services.casework import clocks as deadlines
+    from caseapp.services.pages import escalation_board
+    from caseapp.services.pages import queue as q
 
     def first_page(username: str) -> _Benchmark:
         def call(user: User) -> int:

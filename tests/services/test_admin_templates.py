@@ -12,9 +12,10 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import AuditLog, Category, ReplyTemplate
-from caseapp.services import admin_templates, case_page
+from caseapp.services import admin_templates
 from caseapp.services.admin_templates import TemplateFields
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.pages import case_page
 from tests.factories import user
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseMilestone
 from caseapp.models.enums import CaseStatus, EventAction
-from caseapp.services import case_page
 from caseapp.services.casework import closing, supervision
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.casework.supervision import Milestone
 from caseapp.services.errors import NotAllowed, ValidationFailed
+from caseapp.services.pages import case_page
 from tests.factories import case_in, staff
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -22,7 +22,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services.access import accounts
 from caseapp.services.errors import ValidationFailed
-from caseapp.services.queue import (
+from caseapp.services.pages.queue import (
     PAGE_SIZE,
     Cursor,
     DeadlineState,
@@ -36,7 +36,7 @@ from caseapp.services.queue import (
     queue_page,
     queue_statement,
 )
-from caseapp.services.search import text_matches
+from caseapp.services.pages.search import text_matches
 from tests.conftest import DEMO_PASSWORD, database_kind
 from tests.factories import case_row, department, user
 

@@ -19,7 +19,7 @@ from caseapp.services.casework.intake import _text, optional_text
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing.cases import NewCase, check_filing
 from caseapp.services.filing.validation import has_bidi_controls, has_visible_characters
-from caseapp.services.queue import Cursor
+from caseapp.services.pages.queue import Cursor
 from tests.factories import case_in, staff
 
 CITY = ZoneInfo("Asia/Shanghai")

@@ -21,7 +21,6 @@ from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
 from caseapp.models.types import ID_MAX, utcnow
-from caseapp.services import case_page as page_data
 from caseapp.services import directory, ledgers
 from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import closing, intake, supervision
@@ -32,6 +31,7 @@ from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.messages import N_
+from caseapp.services.pages import case_page as page_data
 from caseapp.services.written_notices import decision_notice_kind
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import db
 from caseapp.models import Case
-from caseapp.services import inbox
+from caseapp.services.pages import inbox
 from caseapp.web.staff import bp
 from caseapp.web.staff.case_forms import EmptyForm
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from caseapp.services import ledger_item_page
+from caseapp.services.pages import ledger_item as ledger_item_page
 from caseapp.web.staff import bp
 from caseapp.workflow.ledger_items import may_manage_items
 

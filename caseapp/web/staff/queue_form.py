@@ -11,7 +11,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from caseapp.labels import CHANNEL_LABELS, KIND_LABELS, STATUS_LABELS
 from caseapp.models.enums import CaseKind, CaseStatus, Channel
-from caseapp.services.queue import QUEUE_STATUSES, DeadlineState, FilterOptions, QueueFilters
+from caseapp.services.pages.queue import QUEUE_STATUSES, DeadlineState, FilterOptions, QueueFilters
 from caseapp.web.parsing import date_range, optional_choice
 
 DEADLINE_LABELS = {

@@ -20,9 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from caseapp.i18n import current_language
 from caseapp.models.types import utcnow
 from caseapp.reports import case_list
-from caseapp.services import queue as queue_service
 from caseapp.services.errors import ValidationFailed
-from caseapp.services.queue import NavigationCounts, QueueFilters, QueueView
+from caseapp.services.pages import queue as queue_service
+from caseapp.services.pages.queue import NavigationCounts, QueueFilters, QueueView
 from caseapp.web.staff import bp
 from caseapp.web.staff.queue_form import QueueFilterForm
 

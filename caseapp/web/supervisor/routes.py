@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from caseapp.services import escalation_board
+from caseapp.services.pages import escalation_board
 from caseapp.web.parsing import id_arg
 from caseapp.web.supervisor import bp
 

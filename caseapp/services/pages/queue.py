@@ -28,7 +28,7 @@ from caseapp.models.enums import (
 from caseapp.models.org import UserRole
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing.validation import parse_id, parse_int
-from caseapp.services.search import text_matches
+from caseapp.services.pages.search import text_matches
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import SEES_ALL_CASES, department_subtree, visible_cases
 
