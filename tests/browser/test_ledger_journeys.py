@@ -18,7 +18,7 @@ from caseapp.models import Case, LedgerItem, LedgerItemCase
 from caseapp.models.enums import CaseKind, CaseStatus, LedgerItemStatus
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
-from caseapp.services.ledgers import legacy_ledger
+from caseapp.services.ledgers.items import legacy_ledger
 from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
 

@@ -11,7 +11,7 @@ from caseapp.demo.city import load_city
 from caseapp.extensions import db
 from caseapp.models import Case, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import CaseStatus, CloseReason, LedgerItemStatus
-from caseapp.services import ledgers
+from caseapp.services.ledgers import items as ledgers
 
 
 @pytest.fixture

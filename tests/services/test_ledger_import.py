@@ -18,8 +18,8 @@ from openpyxl import Workbook, load_workbook
 from caseapp.extensions import db
 from caseapp.models import Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import LedgerItemStatus, LedgerKind
-from caseapp.services import ledger_import as importing
 from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.ledgers import importing
 from tests.factories import user
 
 HEADINGS_ZH = [column.zh for column in importing.COLUMNS]

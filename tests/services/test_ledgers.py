@@ -13,12 +13,12 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind, Satisfaction
-from caseapp.services import ledgers
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.casework.plans import Milestone
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
+from caseapp.services.ledgers import items as ledgers
 from tests.factories import case_in, department, new_case, staff, user
 
 

@@ -51,13 +51,13 @@ from caseapp.models.enums import (
     Role,
     Satisfaction,
 )
-from caseapp.services import ledgers
 from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, intake, supervision, sweep
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import DomainError
+from caseapp.services.ledgers import items as ledgers
 from tests.factories import department, new_case, staff
 
 pytestmark = pytest.mark.usefixtures("app_ctx", "demo_base")

@@ -13,12 +13,12 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, CaseStatus, Channel, NotifyBy
-from caseapp.services import ledgers
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.intake import _text, optional_text
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing.cases import NewCase, check_filing
 from caseapp.services.filing.validation import has_bidi_controls, has_visible_characters
+from caseapp.services.ledgers import items as ledgers
 from caseapp.services.pages.queue import Cursor
 from tests.factories import case_in, staff
 

@@ -68,14 +68,14 @@ from caseapp.services import (
     admin_templates,
     admin_users,
     api_keys,
-    ledger_import,
-    ledgers,
 )
 from caseapp.services.access import accounts
 from caseapp.services.casework import calendar_years, supervision
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.attachments import Upload, checked_uploads
 from caseapp.services.filing.cases import NewCase, new_access_key, submit_case
+from caseapp.services.ledgers import importing as ledger_import
+from caseapp.services.ledgers import items as ledgers
 from caseapp.web.open311.openapi import openapi_document
 from config import TestConfig
 from tests.conftest import DEMO_PASSWORD, AuthActions, empty_tables

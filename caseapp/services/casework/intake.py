@@ -15,13 +15,14 @@ from caseapp.models.enums import (
     EventAction,
     Role,
 )
-from caseapp.services import ledgers, notices
+from caseapp.services import notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
 from caseapp.services.filing.validation import clean_text, has_control_characters
+from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 
 # Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).

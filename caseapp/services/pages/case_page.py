@@ -14,9 +14,9 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User
 from caseapp.models.enums import OPEN_STATUSES
 from caseapp.models.types import utcnow
-from caseapp.services import ledgers
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.filing import duplicates
+from caseapp.services.ledgers import items as ledgers
 from caseapp.services.written_notices import ReviewedDecision, reviewed_decision
 from caseapp.workflow.case_plan import late_milestones
 from caseapp.workflow.visibility import visible_cases

@@ -21,7 +21,7 @@ from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
 from caseapp.models.types import ID_MAX, utcnow
-from caseapp.services import directory, ledgers
+from caseapp.services import directory
 from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
@@ -30,6 +30,7 @@ from caseapp.services.casework.lifecycle import Actor, capacities_of
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
 from caseapp.services.filing.validation import mask_name, mask_phone
+from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 from caseapp.services.pages import case_page as page_data
 from caseapp.services.written_notices import decision_notice_kind

@@ -14,11 +14,11 @@ from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import Role
-from caseapp.services import ledgers
 from caseapp.services.casework import supervision
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import DomainError, ValidationFailed
 from caseapp.services.filing.cases import submit_case
+from caseapp.services.ledgers import items as ledgers
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.staff import bp
 from caseapp.web.staff.forms import IntakeOnBehalfForm, category_choices, local_today

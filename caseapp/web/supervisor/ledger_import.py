@@ -17,9 +17,9 @@ from caseapp.i18n import current_language
 from caseapp.models import Ledger
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
-from caseapp.services import ledger_import as importing
-from caseapp.services import ledgers as ledgers_service
 from caseapp.services.errors import NotFound
+from caseapp.services.ledgers import importing
+from caseapp.services.ledgers import items as ledgers_service
 from caseapp.web.forms import translated
 from caseapp.web.supervisor import bp
 

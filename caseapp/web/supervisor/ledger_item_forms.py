@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from caseapp.models import LedgerItem
 from caseapp.services.casework.plans import MAX_MILESTONES, Milestone
-from caseapp.services.ledgers import ItemFields
+from caseapp.services.ledgers.items import ItemFields
 from caseapp.web.parsing import date_range, id_choice, parse_id
 from caseapp.web.public.forms import REQUIRED
 from caseapp.web.staff.case_forms import PLAN_ROWS_MIN, MilestoneRowForm

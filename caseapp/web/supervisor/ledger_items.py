@@ -25,8 +25,9 @@ from caseapp.i18n import current_language
 from caseapp.labels import item_event_label
 from caseapp.models import Case, Ledger, LedgerItem
 from caseapp.models.enums import LedgerItemStatus
-from caseapp.services import directory, ledgers
+from caseapp.services import directory
 from caseapp.services.errors import NotFound, StaleVersion, ValidationFailed
+from caseapp.services.ledgers import items as ledgers
 from caseapp.services.pages import ledger_item as ledger_item_page
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.public.forms import choice_list

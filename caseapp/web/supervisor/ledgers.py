@@ -13,9 +13,9 @@ from caseapp.i18n import current_language
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.reports import ledger_report, ledger_sheet
-from caseapp.services import ledgers as ledgers_service
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.filing.validation import parse_id
+from caseapp.services.ledgers import items as ledgers_service
 from caseapp.web.parsing import MAX_PAGE, int_arg
 from caseapp.web.supervisor import bp
 

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import Case, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind
-from caseapp.services import ledgers
 from caseapp.services.casework import supervision
+from caseapp.services.ledgers import items as ledgers
 from tests.conftest import _client_as, csrf_token
 from tests.factories import case_in, staff, user
 from tests.web.staff.test_case_page import act, page_of

@@ -37,7 +37,7 @@ from caseapp.models.org import UserRole
 from caseapp.reports.cells import append_row, put
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing.validation import EARLIEST_DATE, LATEST_DATE, has_control_characters
-from caseapp.services.ledgers import set_item_status
+from caseapp.services.ledgers.items import set_item_status
 from caseapp.services.messages import N_, Message
 
 MAX_ROWS = 5_000
