@@ -24,7 +24,7 @@ from caseapp.models.enums import OutboxChannel, OutboxStatus
 from caseapp.notify.backends import DeliveryError, HttpSmsBackend, Notice
 from caseapp.notify.delivery import LEASE, claim, deliver_due
 from caseapp.notify.texts import TEXTS, render
-from caseapp.services import outbox_admin
+from caseapp.services.notices import outbox as outbox_admin
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

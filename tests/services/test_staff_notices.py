@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Case, InboxMessage, OutboxMessage, User
 from caseapp.models.enums import CaseKind, CaseStatus, Clock, OutboxChannel, Satisfaction
-from caseapp.services import staff_notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
+from caseapp.services.notices import staff as staff_notices
 from tests.factories import case_in, department, new_case, staff, user
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -38,11 +38,12 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.models.types import utcnow
-from caseapp.services import audit, notices
+from caseapp.services import audit
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.errors import NotFound, StaleVersion, ValidationFailed
 from caseapp.services.messages import N_, Message
+from caseapp.services.notices import citizen as notices
 from caseapp.workflow.calendar import WorkingCalendar
 from caseapp.workflow.calendar_schedule import MAX_BYTES, Problem, Schedule, parse_schedule
 from caseapp.workflow.deadlines import DeadlineMath, Pause, Period, period_for

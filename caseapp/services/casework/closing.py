@@ -22,7 +22,6 @@ from caseapp.models.enums import (
     Satisfaction,
     TimeUnit,
 )
-from caseapp.services import notices, staff_notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import intake, lifecycle
 from caseapp.services.casework.intake import _text, optional_text
@@ -30,6 +29,8 @@ from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed
 from caseapp.services.filing.cases import NewCase, file_case, now_or
 from caseapp.services.ledgers import items as ledgers
+from caseapp.services.notices import citizen as notices
+from caseapp.services.notices import staff as staff_notices
 
 MAX_REDOS_WITHOUT_APPROVAL = 2
 REOPEN_WINDOW = timedelta(days=30)

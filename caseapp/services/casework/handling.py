@@ -21,7 +21,6 @@ from caseapp.models.enums import (
     RequestKind,
     TimeUnit,
 )
-from caseapp.services import notices, staff_notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.intake import _handler_in, _text, optional_text
@@ -29,6 +28,8 @@ from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
+from caseapp.services.notices import citizen as notices
+from caseapp.services.notices import staff as staff_notices
 from caseapp.workflow.deadlines import Period
 from caseapp.workflow.lifecycle import Capacity
 

@@ -15,7 +15,6 @@ from caseapp.models.enums import (
     EventAction,
     Role,
 )
-from caseapp.services import notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.lifecycle import Actor
@@ -24,6 +23,7 @@ from caseapp.services.filing.cases import add_participant, department_by_id, now
 from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
+from caseapp.services.notices import citizen as notices
 
 # Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).
 PETITION_CHANNELS = ("court", "arbitration", "administrative_review", "discipline_inspection")

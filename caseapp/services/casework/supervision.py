@@ -10,7 +10,6 @@ from datetime import date, datetime
 from caseapp.extensions import db
 from caseapp.models import Case, CaseMilestone, LedgerItem, User
 from caseapp.models.enums import EventAction, Role
-from caseapp.services import staff_notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.intake import _text
@@ -19,6 +18,7 @@ from caseapp.services.casework.plans import Milestone, checked_milestones
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import now_or
 from caseapp.services.ledgers import items as ledgers
+from caseapp.services.notices import staff as staff_notices
 from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import may_see_identity
 

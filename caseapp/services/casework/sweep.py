@@ -17,12 +17,12 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseClock, InboxMessage
 from caseapp.models.enums import CaseStatus, Clock, EventAction
 from caseapp.models.types import utcnow
-from caseapp.services import staff_notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, lifecycle
 from caseapp.services.casework.handling import reply_window_passes
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import DomainError, StaleVersion
+from caseapp.services.notices import staff as staff_notices
 from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_OVERDUE, LEVEL_SUPERVISED
 
 # Clocks further than this from their deadline cannot be due soon yet (the longest

@@ -35,7 +35,6 @@ from caseapp.models.enums import (
     Priority,
 )
 from caseapp.models.types import utcnow
-from caseapp.services import notices
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.lifecycle import Actor
@@ -51,6 +50,7 @@ from caseapp.services.filing.validation import (
     normalise_phone,
 )
 from caseapp.services.messages import N_, Message
+from caseapp.services.notices import citizen as notices
 from caseapp.workflow.citizen_access import may_be_followed
 from caseapp.workflow.deadlines import snapshot_terms
 from caseapp.workflow.lifecycle import SUBMIT_WHO

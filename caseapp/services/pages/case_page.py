@@ -17,7 +17,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.filing import duplicates
 from caseapp.services.ledgers import items as ledgers
-from caseapp.services.written_notices import ReviewedDecision, reviewed_decision
+from caseapp.services.notices.written import ReviewedDecision, reviewed_decision
 from caseapp.workflow.case_plan import late_milestones
 from caseapp.workflow.visibility import visible_cases
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from caseapp.services import outbox_admin
+from caseapp.services.notices import outbox as outbox_admin
 from caseapp.web.admin import bp
 
 

@@ -32,8 +32,8 @@ from caseapp.services.filing.attachments import Upload, checked_uploads, open_at
 from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
+from caseapp.services.notices.written import decision_notice_kind
 from caseapp.services.pages import case_page as page_data
-from caseapp.services.written_notices import decision_notice_kind
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int
 from caseapp.web.public.forms import choice_list

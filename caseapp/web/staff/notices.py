@@ -19,7 +19,7 @@ from caseapp.models.enums import TimeUnit
 from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import supervision
 from caseapp.services.casework.lifecycle import Actor
-from caseapp.services.written_notices import NoticeKind, WrittenNotice, written_notice
+from caseapp.services.notices.written import NoticeKind, WrittenNotice, written_notice
 from caseapp.web.staff import bp
 from caseapp.web.staff.case_forms import EmptyForm
 from caseapp.web.staff.intake import case_path
