@@ -56,7 +56,7 @@ def create_user_command(
 @click.option("--name", required=True, help="Who or what uses the key.")
 def create_api_key_command(name: str) -> None:
     """Issue an Open311 API key and print it (the only time it is shown)."""
-    from caseapp.services import api_keys
+    from caseapp.services.admin import api_keys
 
     try:
         key, raw = api_keys.create_key(name, actor=None)

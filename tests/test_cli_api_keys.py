@@ -8,7 +8,7 @@ from flask.testing import FlaskCliRunner
 
 from caseapp.extensions import db
 from caseapp.models import ApiKey, AuditLog
-from caseapp.services import api_keys
+from caseapp.services.admin import api_keys
 
 
 def test_api_keys_create_prints_the_key_once(app: Flask, runner: FlaskCliRunner) -> None:

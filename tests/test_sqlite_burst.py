@@ -75,7 +75,7 @@ key = None
 if setup:
     from flask_migrate import upgrade
     from caseapp.demo.base import load_base
-    from caseapp.services import api_keys
+    from caseapp.services.admin import api_keys
 
     with app.app_context():
         upgrade()

@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, expect
 
 from caseapp.extensions import db
 from caseapp.models.enums import Role
-from caseapp.services import admin_users
-from caseapp.services.admin_users import AccountInput
+from caseapp.services.admin import users as admin_users
+from caseapp.services.admin.users import AccountInput
 from tests.browser.conftest import new_context
 from tests.browser.test_accessibility import check
 from tests.factories import user

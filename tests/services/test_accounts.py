@@ -161,7 +161,7 @@ def test_change_own_password_refusals_name_the_field(
 
 
 def test_who_must_change_the_password(app_ctx: Flask, demo_base: None) -> None:
-    from caseapp.services import admin_users
+    from caseapp.services.admin import users as admin_users
 
     # The operator's CLI account and the demo accounts choose their own passwords …
     assert not accounts.create_user("ops", "long-enough-pw", "", [Role.ADMIN]).must_change_password

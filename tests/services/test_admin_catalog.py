@@ -11,8 +11,8 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import AuditLog, Category, DeadlinePolicy
-from caseapp.services import admin_catalog
-from caseapp.services.admin_catalog import CategoryFields, QuestionFields
+from caseapp.services.admin import catalog as admin_catalog
+from caseapp.services.admin.catalog import CategoryFields, QuestionFields
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing import catalog
 from tests import factories

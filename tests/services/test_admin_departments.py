@@ -9,8 +9,9 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import AuditLog
-from caseapp.services import admin_departments, directory
-from caseapp.services.admin_departments import DepartmentInput
+from caseapp.services import directory
+from caseapp.services.admin import departments as admin_departments
+from caseapp.services.admin.departments import DepartmentInput
 from caseapp.services.errors import ValidationFailed
 from tests.factories import department, user
 

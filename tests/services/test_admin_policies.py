@@ -14,8 +14,8 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import AuditLog, CalendarOverride, Case, DeadlinePolicy
 from caseapp.models.enums import CaseStatus, Clock, PolicyTerm, TimeUnit
-from caseapp.services import admin_policies
-from caseapp.services.admin_policies import PolicyFields, TermFields
+from caseapp.services.admin import policies as admin_policies
+from caseapp.services.admin.policies import PolicyFields, TermFields
 from caseapp.services.casework import calendar_years, intake
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.errors import NotFound, ValidationFailed

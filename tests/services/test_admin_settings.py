@@ -13,7 +13,7 @@ from caseapp.extensions import db
 from caseapp.models import AuditLog, Setting
 from caseapp.reports import scorecards
 from caseapp.reports.scorecards import Weights
-from caseapp.services import admin_settings
+from caseapp.services.admin import settings as admin_settings
 from caseapp.services.errors import ValidationFailed
 from tests.factories import user
 

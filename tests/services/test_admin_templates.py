@@ -12,8 +12,8 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import AuditLog, Category, ReplyTemplate
-from caseapp.services import admin_templates
-from caseapp.services.admin_templates import TemplateFields
+from caseapp.services.admin import reply_templates as admin_templates
+from caseapp.services.admin.reply_templates import TemplateFields
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.pages import case_page
 from tests.factories import user

@@ -10,9 +10,9 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import AuditLog
 from caseapp.models.enums import CaseStatus, Role
-from caseapp.services import admin_users
 from caseapp.services.access import accounts
-from caseapp.services.admin_users import AccountInput
+from caseapp.services.admin import users as admin_users
+from caseapp.services.admin.users import AccountInput
 from caseapp.services.errors import ValidationFailed
 from tests.factories import case_in, department, user
 

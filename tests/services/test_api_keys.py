@@ -11,7 +11,7 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import ApiKey, AuditLog
-from caseapp.services import api_keys
+from caseapp.services.admin import api_keys
 from caseapp.services.errors import NotFound, ValidationFailed
 from tests.factories import user
 

@@ -24,7 +24,7 @@ from caseapp.models import (
     OutboxMessage,
 )
 from caseapp.models.enums import CalendarDayKind, CaseStatus, Clock, EventAction
-from caseapp.services import admin_policies
+from caseapp.services.admin import policies as admin_policies
 from caseapp.services.casework import calendar_years, intake
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import handling as casework

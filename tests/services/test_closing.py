@@ -23,9 +23,9 @@ from caseapp.models.enums import (
     Satisfaction,
     TimeUnit,
 )
-from caseapp.services import admin_policies
 from caseapp.services.access.accounts import create_user
-from caseapp.services.admin_policies import PolicyFields
+from caseapp.services.admin import policies as admin_policies
+from caseapp.services.admin.policies import PolicyFields
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, intake
 from caseapp.services.casework import handling as casework

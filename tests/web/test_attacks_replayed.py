@@ -178,8 +178,8 @@ def test_a_cookie_captured_before_sign_out_opens_nothing_after(app: Flask) -> No
 
 def test_an_issued_password_only_opens_the_page_to_choose_one(app: Flask) -> None:
     from caseapp.models.enums import Role
-    from caseapp.services import admin_users
-    from caseapp.services.admin_users import AccountInput
+    from caseapp.services.admin import users as admin_users
+    from caseapp.services.admin.users import AccountInput
 
     with app.app_context():
         admin = db.session.scalar(sa.select(User).where(User.username == "admin"))

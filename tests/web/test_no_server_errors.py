@@ -61,15 +61,13 @@ from caseapp import create_app
 from caseapp.extensions import db, limiter
 from caseapp.models import Case, Category, Ledger, LedgerCategory, OutboxMessage
 from caseapp.models.enums import CaseKind, CaseStatus, LedgerKind, NotifyBy, OutboxStatus, Role
-from caseapp.services import (
-    admin_catalog,
-    admin_departments,
-    admin_policies,
-    admin_templates,
-    admin_users,
-    api_keys,
-)
 from caseapp.services.access import accounts
+from caseapp.services.admin import api_keys
+from caseapp.services.admin import catalog as admin_catalog
+from caseapp.services.admin import departments as admin_departments
+from caseapp.services.admin import policies as admin_policies
+from caseapp.services.admin import reply_templates as admin_templates
+from caseapp.services.admin import users as admin_users
 from caseapp.services.casework import calendar_years, supervision
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.attachments import Upload, checked_uploads

@@ -453,7 +453,7 @@ def test_the_api_refuses_an_invisible_or_reversed_title(
 ) -> None:
     """The API files through the web form's check: its title is the description's first
     line."""
-    from caseapp.services import api_keys
+    from caseapp.services.admin import api_keys
 
     with app.app_context():
         api_key = api_keys.create_key("区便民服务App", None)[1]

@@ -15,8 +15,8 @@ from caseapp.models import Department, User, UserRole
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.security import password_hasher
-from caseapp.services import audit
 from caseapp.services.access.common_passwords import is_common
+from caseapp.services.admin import audit
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.messages import N_, Message
 

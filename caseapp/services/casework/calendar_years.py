@@ -38,7 +38,7 @@ from caseapp.models.enums import (
     TimeUnit,
 )
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.errors import NotFound, StaleVersion, ValidationFailed

@@ -12,7 +12,7 @@ from caseapp.extensions import db
 from caseapp.models import OutboxMessage, User
 from caseapp.models.enums import OutboxStatus
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound
 
 AUDITED = ("status", "attempts", "next_attempt_at")

@@ -12,7 +12,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from caseapp.extensions import db
-from caseapp.services import api_keys
+from caseapp.services.admin import api_keys
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

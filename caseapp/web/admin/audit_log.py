@@ -10,7 +10,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
 from caseapp.models import AuditLog
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.web.admin import bp
 
 LIMIT = 200

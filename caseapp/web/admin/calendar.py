@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from caseapp.models.enums import CalendarDayKind
 from caseapp.models.types import utcnow
-from caseapp.services import admin_policies
+from caseapp.services.admin import policies as admin_policies
 from caseapp.services.casework import calendar_years
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.errors import ValidationFailed

@@ -25,8 +25,9 @@ from wtforms.validators import Length
 from caseapp.i18n import current_language
 from caseapp.models import Category
 from caseapp.models.enums import QuestionType
-from caseapp.services import admin_catalog, directory
-from caseapp.services.admin_catalog import CategoryFields, QuestionFields
+from caseapp.services import directory
+from caseapp.services.admin import catalog as admin_catalog
+from caseapp.services.admin.catalog import CategoryFields, QuestionFields
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Department
-from caseapp.services import admin_departments
+from caseapp.services.admin import departments as admin_departments
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

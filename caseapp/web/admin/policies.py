@@ -16,8 +16,8 @@ from wtforms.validators import Length, Optional
 
 from caseapp.labels import CLOCK_LABELS, KIND_LABELS
 from caseapp.models.enums import CaseKind, PolicyTerm, TimeUnit
-from caseapp.services import admin_policies
-from caseapp.services.admin_policies import PolicyFields, TermFields
+from caseapp.services.admin import policies as admin_policies
+from caseapp.services.admin.policies import PolicyFields, TermFields
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

@@ -15,8 +15,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import ReplyTemplate
-from caseapp.services import admin_templates
-from caseapp.services.admin_templates import MAX_BODY_LENGTH, MAX_TITLE_LENGTH, TemplateFields
+from caseapp.services.admin import reply_templates as admin_templates
+from caseapp.services.admin.reply_templates import MAX_BODY_LENGTH, MAX_TITLE_LENGTH, TemplateFields
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

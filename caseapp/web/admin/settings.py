@@ -12,7 +12,7 @@ from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
 from caseapp.extensions import db
-from caseapp.services import admin_settings
+from caseapp.services.admin import settings as admin_settings
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
 from caseapp.web.forms import apply_field_errors

@@ -23,7 +23,7 @@ from caseapp.i18n import current_language
 from caseapp.labels import ROLE_LABELS
 from caseapp.models import User
 from caseapp.models.enums import Role
-from caseapp.services import admin_users
+from caseapp.services.admin import users as admin_users
 from caseapp.services.directory import departments
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp

@@ -16,7 +16,8 @@ from flask_limiter.util import get_remote_address
 from caseapp.extensions import limiter
 from caseapp.labels import status_label
 from caseapp.models.types import utcnow
-from caseapp.services import api_keys, open311
+from caseapp.services import open311
+from caseapp.services.admin import api_keys
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from caseapp.services.messages import N_, Message
 from caseapp.web.forms import translated

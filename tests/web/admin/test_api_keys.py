@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from caseapp.extensions import db
 from caseapp.models import ApiKey, AuditLog
-from caseapp.services import api_keys
+from caseapp.services.admin import api_keys
 from tests.conftest import AuthActions, csrf_token
 
 KEY_RE = re.compile(re.escape(api_keys.KEY_MARK) + r"[A-Za-z0-9_-]{40,}")

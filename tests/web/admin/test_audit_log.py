@@ -6,7 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from caseapp.extensions import db
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from tests.factories import user
 
 

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from caseapp.extensions import db
 from caseapp.models import AuditLog, Category, ReplyTemplate
-from caseapp.services import admin_templates
-from caseapp.services.admin_templates import TemplateFields
+from caseapp.services.admin import reply_templates as admin_templates
+from caseapp.services.admin.reply_templates import TemplateFields
 from tests.conftest import AuthActions, csrf_token
 
 

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import AuditLog
 from caseapp.models.enums import Role
-from caseapp.services import admin_users
 from caseapp.services.access import accounts
-from caseapp.services.admin_users import AccountInput
+from caseapp.services.admin import users as admin_users
+from caseapp.services.admin.users import AccountInput
 from tests.conftest import DEMO_PASSWORD, AuthActions, csrf_token
 from tests.factories import user
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models.enums import CaseKind, CaseStatus
-from caseapp.services import api_keys
+from caseapp.services.admin import api_keys
 from tests.factories import case_in
 
 API = "/open311/v2"

@@ -30,7 +30,7 @@ from caseapp.models import (
 )
 from caseapp.models.enums import CaseKind, CaseStatus, Channel, OutboxChannel
 from caseapp.models.types import utcnow
-from caseapp.services import api_keys
+from caseapp.services.admin import api_keys
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework import intake
 from caseapp.web.open311.openapi import openapi_document

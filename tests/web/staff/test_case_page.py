@@ -241,7 +241,8 @@ def test_a_case_filed_through_the_api_names_its_key_link_and_client(
 ) -> None:
     """Staff see which key filed a case, the photo link it sent, and who acted: the API
     client, not "system"."""
-    from caseapp.services import api_keys, open311
+    from caseapp.services import open311
+    from caseapp.services.admin import api_keys
 
     with app.app_context():
         key, _raw = api_keys.create_key("区便民服务App", None)

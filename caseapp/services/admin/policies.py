@@ -20,7 +20,7 @@ from caseapp.extensions import db
 from caseapp.models import CalendarOverride, Category, DeadlinePolicy, User
 from caseapp.models.catalog import DeadlineTerm
 from caseapp.models.enums import CalendarDayKind, CaseKind, PolicyTerm, TimeUnit
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.messages import N_

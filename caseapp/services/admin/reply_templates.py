@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from caseapp.extensions import db
 from caseapp.models import Category, ReplyTemplate, User
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.messages import N_, Message
 

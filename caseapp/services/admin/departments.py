@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from caseapp.extensions import db
 from caseapp.models import Department, User
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing.validation import has_control_characters
 from caseapp.services.messages import N_, Message

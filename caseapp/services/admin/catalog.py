@@ -16,7 +16,7 @@ from caseapp.extensions import db
 from caseapp.models import Category, CategoryQuestion, DeadlinePolicy, Department, User
 from caseapp.models.enums import QuestionType
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.messages import N_

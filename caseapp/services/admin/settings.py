@@ -10,7 +10,7 @@ from caseapp.extensions import db
 from caseapp.models import Setting, User
 from caseapp.models.types import utcnow
 from caseapp.reports.scorecards import WEIGHTS_SETTING, Weights, weights
-from caseapp.services import audit
+from caseapp.services.admin import audit
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.messages import N_
 

@@ -18,8 +18,8 @@ from caseapp.extensions import db
 from caseapp.models import Case, Department, User, UserRole
 from caseapp.models.enums import OPEN_STATUSES, Role
 from caseapp.models.types import utcnow
-from caseapp.services import audit
 from caseapp.services.access.accounts import hash_password
+from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing.validation import has_control_characters, normalise_email
 from caseapp.services.messages import N_, Message
