@@ -54,7 +54,7 @@ PROMISED = (Clock.RESOLVE, Clock.ACCEPT)
 FALLBACK_LISTED = 500
 MAX_SCHEDULE_BYTES = MAX_BYTES
 # The format's examples: the official 2025 and 2026 schedules and a 2027 test example.
-EXAMPLES = Path(__file__).resolve().parent.parent / "calendar_schedules"
+EXAMPLES = Path(__file__).resolve().parents[2] / "calendar_schedules"
 STALE_RETRIES = 3
 
 
