@@ -24,6 +24,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import intake, lifecycle
+from caseapp.services.casework.effects import close_case
 from caseapp.services.casework.intake import _text, optional_text
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed
@@ -61,12 +62,6 @@ def _start_redo(case: Case, now: datetime) -> None:
     deadlines.start_clock(case, Clock.RESOLVE, now, math)
     if case.lead_department_id is None:
         deadlines.start_clock(case, Clock.ACCEPT, now, math)
-
-
-def _close(case: Case, reason: CloseReason, now: datetime) -> None:
-    deadlines.stop_all(case, now)
-    case.close_reason = reason
-    case.closed_at = now
 
 
 def handling_departments(case: Case) -> set[int]:
@@ -119,7 +114,7 @@ def rate_case(
         case.rating_satisfaction = satisfaction
         case.rating_excluded = False
         if target is CaseStatus.CLOSED:
-            _close(case, CloseReason.RATED, now)
+            close_case(case, now, CloseReason.RATED)
         elif redo:
             _start_redo(case, now)
         else:
@@ -186,7 +181,7 @@ def decide_redo(
         if approve:
             _start_redo(case, now)
         else:
-            _close(case, CloseReason.RATED, now)
+            close_case(case, now, CloseReason.RATED)
 
     outcome = lifecycle.apply_action(
         case,
@@ -218,7 +213,7 @@ def feedback_window_passes(case: Case, now: datetime | None = None) -> Case:
         Actor.system(),
         now,
         expected_version=None,
-        effects=lambda: _close(case, CloseReason.NO_RATING, now),
+        effects=lambda: close_case(case, now, CloseReason.NO_RATING),
     )
     ledgers.reevaluate_items_of(case, now, None)
     notices.notify_citizens(case, outcome.event, "closing")
@@ -266,7 +261,7 @@ def withdraw_case(
     reason = _text(reason, "reason", limit=1000)
 
     def effects() -> None:
-        deadlines.stop_all(case, now)
+        close_case(case, now)
         # Withdrawn while awaiting the citizen: the pause ends with the case.
         case.paused_at = None
         case.status_before_pause = None

@@ -17,6 +17,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
+from caseapp.services.casework.effects import close_case
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
@@ -108,7 +109,7 @@ def reject_case(
         raise ValidationFailed("name the channel", {"belongs_to": "choose where it belongs"})
 
     def effects() -> None:
-        deadlines.stop_all(case, now)
+        close_case(case, now)
         _first_responsible(case, actor)
 
     outcome = lifecycle.apply_action(
@@ -182,9 +183,7 @@ def merge_case(
         raise ValidationFailed("merge into an open case", {"duplicate_of": "choose an open case"})
 
     def effects() -> None:
-        deadlines.stop_all(case, now)
-        case.close_reason = CloseReason.MERGED
-        case.closed_at = now
+        close_case(case, now, CloseReason.MERGED)
         case.duplicate_of_id = into.id
         if case.citizen_phone or case.citizen_email:
             into.followers.append(
