@@ -9,6 +9,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+# One pytest-xdist worker per core, each on a database of its own; a test module stays
+# on one worker. PYTEST_ARGS adds to them (e.g. -m 'not browser').
+XDIST ?= -n auto --dist loadfile
 
 .PHONY: run test install install-test browser-deps lint translations clean
 
@@ -44,7 +47,7 @@ browser-deps:
 test: install-test browser-deps
 	$(BIN)/ruff check caseapp tests config.py migrations/env.py tools
 	$(BIN)/ruff format --check caseapp tests config.py tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check --fix caseapp tests config.py migrations/env.py tools

@@ -1,12 +1,18 @@
 """Fixtures: the app on a real database (SQLite by default, PostgreSQL when
-DATABASE_URL says so), built by the real Alembic migrations, emptied after each test."""
+DATABASE_URL says so), built by the real Alembic migrations, emptied after each test.
+
+Under pytest-xdist each worker has a database of its own (``test-gw0.sqlite3``, or the
+PostgreSQL database's name with ``_gw0``). The demo base and the demo city are loaded
+once per worker through the real loaders, then kept as a snapshot of every table's rows:
+a test that asks for them gets the rows put back in a few milliseconds instead of
+loading them again (``Snapshots``)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +26,22 @@ from caseapp.extensions import db, limiter
 from config import TestConfig
 
 DEMO_PASSWORD = "demo-password"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = Path(os.environ.get("CASEAPP_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The last run's screenshots go, once, before any xdist worker takes new ones."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that never touch the database (no ``app`` among their fixtures):
+    CI runs them once, in the SQLite pass, with the browser tests."""
+    for item in items:
+        if "app" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database_free)
 
 
 def reset_database(engine: sa.Engine) -> None:
@@ -38,21 +60,100 @@ def reset_database(engine: sa.Engine) -> None:
 
 
 def empty_tables(engine: sa.Engine) -> None:
-    """Delete every row of every application table (the schema stays)."""
+    """Delete every row of every application table (the schema stays); on PostgreSQL
+    the id sequences start again at 1, as they do on a new SQLite file."""
     tables = [t.name for t in db.metadata.sorted_tables]
+    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{name}"' for name in tables)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        else:
-            for name in reversed(tables):
-                conn.exec_driver_sql(f'DELETE FROM "{name}"')
+        if postgres:  # tables that point at each other empty in any order
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        for name in reversed(tables):
+            conn.exec_driver_sql(f'DELETE FROM "{name}"')
+        if postgres:
+            for sequence in _sequences(conn):
+                conn.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
+
+
+def _sequences(conn: sa.Connection) -> list[str]:
+    return list(
+        conn.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+        ).scalars()
+    )
+
+
+class Snapshots:
+    """Rows of every table, taken once after a loader ran, put back on demand."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, dict[str, list[dict[str, object]]]] = {}
+
+    def restore(self, name: str, load: Callable[[], object]) -> None:
+        """Leave the database holding exactly what ``load`` makes from empty tables."""
+        engine = db.engine
+        empty_tables(engine)
+        if name not in self._saved:
+            load()
+            db.session.remove()
+            with engine.connect() as conn:
+                self._saved[name] = {
+                    table.name: [dict(row) for row in conn.execute(sa.select(table)).mappings()]
+                    for table in db.metadata.sorted_tables
+                }
+            return
+        saved = self._saved[name]
+        postgres = engine.dialect.name == "postgresql"
+        with engine.begin() as conn:
+            # Rows of a table may point at later rows of it (a merged case, a child
+            # department): the keys are checked once all are back.
+            conn.exec_driver_sql(
+                "SET LOCAL session_replication_role = replica"
+                if postgres
+                else "PRAGMA defer_foreign_keys = ON"
+            )
+            for table in db.metadata.sorted_tables:
+                if saved[table.name]:
+                    conn.execute(table.insert(), saved[table.name])
+            if postgres:
+                for table in db.metadata.sorted_tables:
+                    if saved[table.name] and "id" in table.c:
+                        conn.exec_driver_sql(
+                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                            f'(SELECT max(id) FROM "{table.name}"))'
+                        )
+
+
+def worker_database_url() -> str:
+    """The test database of this pytest-xdist worker (the configured one without xdist)."""
+    url: str = TestConfig.SQLALCHEMY_DATABASE_URI
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    if url.startswith("sqlite"):
+        return url.replace(".sqlite3", f"-{worker}.sqlite3")
+    parsed = sa.make_url(url)
+    name = f"{parsed.database}_{worker}"
+    _recreate_database(parsed, name)
+    worker_url = parsed.set(database=name).render_as_string(hide_password=False)
+    # Subprocesses of the tests (CLI runs, second hosts) read it from the environment.
+    os.environ["DATABASE_URL"] = worker_url
+    return worker_url
+
+
+def _recreate_database(url: sa.URL, name: str, *, drop_only: bool = False) -> None:
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    server.dispose()
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     upload_dir = tmp_path_factory.mktemp("uploads")
-    app = create_app(TestConfig, UPLOAD_DIR=str(upload_dir))
+    url = worker_database_url()
+    app = create_app(TestConfig, UPLOAD_DIR=str(upload_dir), SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         reset_database(db.engine)
         upgrade()
@@ -61,6 +162,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if os.environ.get("PYTEST_XDIST_WORKER") and not url.startswith("sqlite"):
+        parsed = sa.make_url(url)
+        _recreate_database(parsed, str(parsed.database), drop_only=True)
+
+
+@pytest.fixture(scope="session")
+def snapshots(app: Flask) -> Snapshots:
+    return Snapshots()
 
 
 @pytest.fixture(autouse=True)
@@ -97,13 +206,32 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def demo_base(app: Flask) -> None:
-    """Departments, policies, categories and the demo accounts."""
+def demo_base(request: pytest.FixtureRequest, app: Flask, snapshots: Snapshots) -> None:
+    """Departments, policies, categories and the demo accounts; the whole demo city
+    with them when the test asks for ``demo_city`` too, so that both are in place
+    before anyone signs in (signing in writes to the account's row)."""
     from caseapp.demo.base import load_base
 
     with app.app_context():
-        load_base()
+        if "demo_city" in request.fixturenames:
+            snapshots.restore("city", _load_city)
+        else:
+            snapshots.restore("base", load_base)
         db.session.remove()
+
+
+def _load_city() -> None:
+    from caseapp.demo.base import load_base
+    from caseapp.demo.city import load_city
+
+    load_base()
+    assert load_city() is True
+
+
+@pytest.fixture
+def demo_city(demo_base: None) -> None:
+    """The demo base and the whole demo city (cases in every state, ledgers): put in
+    place by ``demo_base``."""
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -171,9 +299,6 @@ def admin_client(app: Flask, demo_base: None) -> FlaskClient:
 def database_kind() -> str:
     url = os.environ.get("DATABASE_URL", "")
     return "postgresql" if url.startswith("postgresql") else "sqlite"
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def table_fingerprint(app: Flask) -> dict[str, object]:

@@ -5,7 +5,6 @@ a phone, and are saved as screenshots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.ledgers.items import legacy_ledger
 from tests.browser.conftest import new_context, sign_in
 from tests.browser.test_accessibility import check
-
-
-@pytest.fixture
-def demo_city(app: Flask, demo_base: None) -> Iterator[None]:
-    from caseapp.demo.city import load_city
-
-    with app.app_context():
-        load_city()
-        db.session.remove()
-    yield
 
 
 def answered_legacy_case(app: Flask) -> str:

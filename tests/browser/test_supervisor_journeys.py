@@ -5,7 +5,6 @@ languages on a desktop and a phone, and are saved as screenshots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +25,11 @@ EXTENSION_TITLE = "中银路学校门口需要过街天桥"  # a demo suggestion
 
 
 @pytest.fixture
-def demo_city(app: Flask, demo_base: None) -> Iterator[None]:
+def swept_city(app: Flask, demo_city: None) -> None:
     """The whole demo city, swept once as the worker would."""
-    from caseapp.demo.city import load_city
-
     with app.app_context():
-        load_city()
         run_sweep()
         db.session.remove()
-    yield
 
 
 def case_number(app: Flask, title: str) -> str:
@@ -46,7 +41,7 @@ def case_number(app: Flask, title: str) -> str:
 
 
 def test_the_supervisor_urges_and_approves_and_the_handler_sees_it(
-    app: Flask, browser: Browser, live_server: str, demo_city: None, screenshots: Path
+    app: Flask, browser: Browser, live_server: str, swept_city: None, screenshots: Path
 ) -> None:
     overdue = case_number(app, OVERDUE_TITLE)
     bridge = case_number(app, EXTENSION_TITLE)
@@ -116,7 +111,7 @@ def test_the_supervisor_urges_and_approves_and_the_handler_sees_it(
 def test_supervisor_pages_pass_axe(
     browser: Browser,
     live_server: str,
-    demo_city: None,
+    swept_city: None,
     screenshots: Path,
     lang: str,
     device: str,

@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from caseapp.demo.city import load_city
 from caseapp.extensions import db
 from caseapp.models import Ledger, LedgerCategory, LedgerItem
 from caseapp.models.enums import LedgerItemStatus, LedgerKind
@@ -31,12 +30,6 @@ CAMPAIGN = {
     "项目建设服务": 209,
     "历史遗留问题及信访积案化解": 36,
 }
-
-
-@pytest.fixture
-def demo_city(app_ctx: Flask, demo_base: None) -> None:
-    load_city()
-    db.session.remove()
 
 
 def test_the_page_the_xlsx_and_the_csv_hold_the_demo_figures(
