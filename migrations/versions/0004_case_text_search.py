@@ -14,7 +14,7 @@ a scan of every case).
   serves ``ILIKE '%…%'``.
 
 Neither is in the models; ``caseapp.models.alembic_hooks.include_name`` keeps them out
-of autogenerate's comparison. caseapp.services.search.text_matches queries them.
+of autogenerate's comparison. caseapp.services.pages.search.text_matches queries them.
 
 Careful on SQLite: a later batch migration that recreates ``cases`` (copy, drop,
 rename) drops these triggers with the old table. Such a migration must create them
