@@ -23,6 +23,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
+from caseapp.services.casework.effects import hand_to_department, leave_department
 from caseapp.services.casework.intake import _handler_in, _text, optional_text
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
@@ -38,14 +39,6 @@ CONTACT_METHODS = ("call", "sms", "visit")
 
 def _stop_first_response(case: Case, now: datetime) -> None:
     deadlines.stop_clock(case, Clock.FIRST_RESPONSE, now)
-
-
-def _leave_department(case: Case, now: datetime) -> None:
-    """The department gives the case up: its running department clocks stop."""
-    add_participant(case, case.handler)
-    deadlines.stop_clock(case, Clock.SIGN, now)
-    _stop_first_response(case, now)
-    case.handler_id = None
 
 
 def forward_case(
@@ -66,11 +59,6 @@ def forward_case(
         )
     math = deadlines.deadline_math()
 
-    def effects() -> None:
-        _leave_department(case, now)
-        case.lead_department_id = child.id
-        deadlines.start_clock(case, Clock.SIGN, now, math)
-
     lifecycle.apply_action(
         case,
         EventAction.FORWARD,
@@ -78,7 +66,7 @@ def forward_case(
         now,
         expected_version=version,
         data={"department": child.code},
-        effects=effects,
+        effects=lambda: hand_to_department(case, child, now, math),
     )
     lifecycle.commit()
     return case
@@ -123,10 +111,9 @@ def reassign_case(
     def effects() -> None:
         if case.paused_at is not None:
             _end_pause(case, now, math)
-        _leave_department(case, now)
-        case.lead_department_id = department.id
+        hand_to_department(case, department, now, math)
+        # The new lead no longer assists.
         case.assists = [a for a in case.assists if a.department_id != department.id]
-        deadlines.start_clock(case, Clock.SIGN, now, math)
 
     lifecycle.apply_action(
         case,
@@ -158,7 +145,7 @@ def within_return_window(case: Case, now: datetime) -> bool:
 
 
 def _returned_effects(case: Case, now: datetime) -> None:
-    _leave_department(case, now)
+    leave_department(case, now)
     case.lead_department_id = None
     case.assists = []
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseAssist, CaseFollower, Department, User
+from caseapp.models import Case, CaseFollower, Department, User
 from caseapp.models.enums import (
     WORKED_STATUSES,
     CaseKind,
@@ -17,7 +17,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
-from caseapp.services.casework.effects import close_case
+from caseapp.services.casework.effects import close_case, hand_to_department, keep_resolve_promise
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
@@ -126,23 +126,6 @@ def reject_case(
     notices.notify_citizens(case, outcome.event, "rejection", {"reason": reason})
     lifecycle.commit()
     return case
-
-
-def keep_resolve_promise(case: Case, now: datetime, math: deadlines.DeadlineMath) -> None:
-    """Make sure an accepted case has its one resolve clock. Where none runs (the case
-    was rejected after its acceptance, and reinstated), the promise made at acceptance
-    runs again with the deadline it had: the resolve deadline does not restart when the
-    case comes back (DESIGN §4, "the city's promise to the citizen"), and a wrong
-    rejection is the city's error, not a pause for the citizen, so it does not move it.
-    The run keeps its extensions (the cap is per resolve period) and its escalation."""
-    if deadlines.running(case, Clock.RESOLVE):
-        return
-    runs = [row for row in case.clocks if row.clock is Clock.RESOLVE]
-    if not runs:
-        deadlines.start_clock(case, Clock.RESOLVE, now, math)
-        return
-    last = max(runs, key=lambda row: (row.started_at, row.id or 0))
-    last.stopped_at = None
 
 
 def reinstate_case(
@@ -278,16 +261,15 @@ def dispatch(
     math = deadlines.deadline_math()
 
     def effects() -> None:
-        case.lead_department_id = department.id
-        case.handler_id = handler.id if handler else None
-        case.assists = [CaseAssist(department_id=d.id, added_at=now) for d in assisting]
-        deadlines.stop_clock(case, Clock.ACCEPT, now)
-        if first:
-            case.accepted_at = now
-        # The resolve clock starts at the acceptance; a redo sent back to intake started
-        # its fresh period already, and a second dispatch never restarts it (DESIGN §4).
-        keep_resolve_promise(case, now, math)
-        deadlines.start_clock(case, Clock.SIGN, now, math)
+        hand_to_department(
+            case,
+            department,
+            now,
+            math,
+            from_intake=True,
+            handler=handler,
+            assisting=assisting,
+        )
         _first_responsible(case, actor)
 
     outcome = lifecycle.apply_action(
