@@ -18,7 +18,7 @@ of autogenerate's comparison. caseapp.services.pages.search.text_matches queries
 
 Careful on SQLite: a later batch migration that recreates ``cases`` (copy, drop,
 rename) drops these triggers with the old table. Such a migration must create them
-again (copy ``_create_sqlite_triggers`` below); tests/services/test_queue.py checks
+again (copy ``_create_sqlite_triggers`` below); tests/services/pages/test_queue.py checks
 that the index follows inserts, edits and deletes.
 """
 from alembic import op

@@ -17,7 +17,7 @@ from caseapp.extensions import db
 from caseapp.models import Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import LedgerItemStatus, LedgerKind
 from tests.conftest import AuthActions, csrf_token
-from tests.services.test_ledger_import import row, xlsx
+from tests.services.ledgers.test_importing import row, xlsx
 
 URL = "/supervisor/ledgers/old/import"
 TOKEN_RE = re.compile(r'name="token"[^>]*value="([^"]+)"')

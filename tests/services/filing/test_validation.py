@@ -14,7 +14,7 @@ from caseapp.extensions import db
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, CaseStatus, Channel, NotifyBy
 from caseapp.services.casework import handling as casework
-from caseapp.services.casework.intake import _text, optional_text
+from caseapp.services.casework.intake import required_text, optional_text
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing.cases import NewCase, check_filing
 from caseapp.services.filing.validation import has_bidi_controls, has_visible_characters
@@ -144,14 +144,14 @@ def test_the_earliest_filing_date_is_a_setting(app_ctx: Flask, demo_base: None) 
 )
 def test_an_action_text_with_control_characters_is_refused(text: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        _text(text, "note")
+        required_text(text, "note")
     assert "not allowed" in str(refused.value.field_errors["note"])
     with pytest.raises(ValidationFailed):
         optional_text(text, "note")
 
 
 def test_an_action_text_keeps_tabs_and_lines() -> None:
-    assert _text(" 第一行\r\n\t第二行 ", "note") == "第一行\n\t第二行"
+    assert required_text(" 第一行\r\n\t第二行 ", "note") == "第一行\n\t第二行"
     assert optional_text("  ", "note") == ""
 
 

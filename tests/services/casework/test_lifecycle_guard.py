@@ -11,8 +11,10 @@ ASSIGNS_STATUS = re.compile(r"\b(case|into|review|survivor|target_case)\.status\
 
 def test_no_code_but_apply_action_sets_a_case_status() -> None:
     offenders = []
+    the_one_place = ROOT / "caseapp" / "services" / "casework" / "lifecycle.py"
+    assert the_one_place.exists()
     for path in (ROOT / "caseapp").rglob("*.py"):
-        if path.name == "lifecycle.py" and path.parent.name == "services":
+        if path == the_one_place:
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if ASSIGNS_STATUS.search(line):
