@@ -25,7 +25,7 @@ from caseapp.models.enums import (
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import intake, lifecycle
 from caseapp.services.casework.effects import close_case
-from caseapp.services.casework.intake import _text, optional_text
+from caseapp.services.casework.intake import optional_text, required_text
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed
 from caseapp.services.filing.cases import NewCase, file_case, now_or
@@ -226,7 +226,7 @@ def reopen_case(
 ) -> Case:
     """A supervisor reopens a closed case within 30 days of its close (counts as a redo)."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     lifecycle.check_action(case, EventAction.REOPEN, actor, version)
     if case.close_reason is CloseReason.MERGED:
         raise NotAllowed("a merged case is not reopened; reopen the case it was merged into")
@@ -258,7 +258,7 @@ def withdraw_case(
 ) -> Case:
     """The citizen withdraws the request."""
     now = now_or(now)
-    reason = _text(reason, "reason", limit=1000)
+    reason = required_text(reason, "reason", limit=1000)
 
     def effects() -> None:
         close_case(case, now)
@@ -369,7 +369,7 @@ def request_review(
     code) does it wait at intake, to be dispatched by hand. After re-review the matter
     is final."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     check_review(case, actor, now)
     body = review_body(case)
     label = "复查" if case.review_level == 0 else "复核"
@@ -419,7 +419,7 @@ def exclude_rating(
 ) -> Case:
     """甄别: a supervisor leaves an unjustified rating out of the scorecards."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     if case.rating_satisfaction is not Satisfaction.UNSATISFIED:
         raise NotAllowed("only an unsatisfied rating can be excluded (甄别)")
     if case.rating_excluded:

@@ -24,7 +24,7 @@ from caseapp.models.enums import (
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.effects import hand_to_department, leave_department
-from caseapp.services.casework.intake import _handler_in, _text, optional_text
+from caseapp.services.casework.intake import handler_in, optional_text, required_text
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
@@ -102,7 +102,7 @@ def reassign_case(
         raise NotAllowed(
             "no department holds the case: dispatch it (the first dispatch accepts it)"
         )
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     department = department_by_id(department_id)
     if department.id == case.lead_department_id:
         raise ValidationFailed("it is there already", {"department": "choose another department"})
@@ -155,7 +155,7 @@ def return_case(
 ) -> Case:
     """Send a misrouted case back to intake, within the return window of its dispatch."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     lifecycle.check_action(case, EventAction.RETURN, actor, version)
     if not within_return_window(case, now):
         raise NotAllowed("the return window has passed; request a return instead")
@@ -177,7 +177,7 @@ def request_return(
 ) -> CaseRequest:
     """After the return window, ask a supervisor to approve a return."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     lifecycle.check_action(case, EventAction.REQUEST_RETURN, actor, version)
     if within_return_window(case, now):
         raise NotAllowed("still within the return window; return it directly")
@@ -220,7 +220,7 @@ def decide_return(
     if request is None:
         raise NotAllowed("no return request is waiting")
     lifecycle.check_not_own_request(request, actor)
-    note = _text(note, "note")
+    note = required_text(note, "note")
     handler = case.handler  # an approved return takes the case from them
 
     def effects() -> None:
@@ -259,7 +259,7 @@ def sign_for_case(
     if handler_id is not None and handler_id != actor.user.id:
         if Capacity.LEAD_LEAD not in capacities:
             raise NotAllowed("only the department's lead names another handler")
-        handler: User | None = _handler_in(case.lead_department_id, handler_id)
+        handler: User | None = handler_in(case.lead_department_id, handler_id)
     elif Capacity.LEAD_HANDLER in capacities:
         handler = actor.user
     elif case.handler_id is not None:
@@ -292,7 +292,7 @@ def ask_citizen(
 ) -> Case:
     """Ask the citizen for more (待补充): the clocks pause until the reply or the window."""
     now = now_or(now)
-    question = _text(question, "question")
+    question = required_text(question, "question")
     math = deadlines.deadline_math()
     asked_from = case.status
 
@@ -327,7 +327,9 @@ def citizen_replies(
     case: Case, actor: Actor, reply: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
     """The citizen's answer (or staff recording one taken by phone): the clocks resume."""
-    return _resume(case, actor, EventAction.CITIZEN_REPLIES, _text(reply, "reply"), version, now)
+    return _resume(
+        case, actor, EventAction.CITIZEN_REPLIES, required_text(reply, "reply"), version, now
+    )
 
 
 def reply_window_passes(case: Case, now: datetime | None = None) -> Case:
@@ -378,7 +380,7 @@ def resolve_case(
     """Give the answer (办结), with photos the citizen sees if any; a petition's answer
     is a written decision."""
     now = now_or(now)
-    answer = _text(answer, "answer")
+    answer = required_text(answer, "answer")
     if case.kind is CaseKind.PETITION and decision is None:
         raise ValidationFailed("a petition needs a decision", {"decision": "choose a decision"})
     math = deadlines.deadline_math()
@@ -470,7 +472,7 @@ def request_extension(
 ) -> CaseRequest:
     """Ask for more time before the resolve deadline, within the policy's cap."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     lifecycle.check_action(case, EventAction.REQUEST_EXTENSION, actor, version)
     runs = deadlines.running(case, Clock.RESOLVE)
     if not runs:
@@ -561,7 +563,7 @@ def add_note(
 ) -> Case:
     """An internal note, or a public reply the citizen sees (never edited later)."""
     now = now_or(now)
-    text = _text(text, "text")
+    text = required_text(text, "text")
 
     def effects() -> None:
         if public:
@@ -590,7 +592,7 @@ def add_information(case: Case, actor: Actor, text: str, now: datetime | None = 
         actor,
         now,
         expected_version=None,
-        public_text=_text(text, "text"),
+        public_text=required_text(text, "text"),
     )
     lifecycle.commit()
     return case

@@ -30,7 +30,7 @@ from caseapp.services.notices import citizen as notices
 PETITION_CHANNELS = ("court", "arbitration", "administrative_review", "discipline_inspection")
 
 
-def _text(value: str, field: str, limit: int = 4000) -> str:
+def required_text(value: str, field: str, limit: int = 4000) -> str:
     """The text of an action (a reason, an answer, a note), cleaned; refused if it is
     empty, too long or holds control characters (PostgreSQL cannot store NUL)."""
     text = clean_text(value)
@@ -48,8 +48,8 @@ def _text(value: str, field: str, limit: int = 4000) -> str:
 
 def optional_text(value: str | None, field: str, limit: int = 4000) -> str:
     """An optional text of an action (a decision's note, a contact's note, a rating's
-    comment): "" if empty, else checked as ``_text`` checks."""
-    return _text(value or "", field, limit) if clean_text(value) else ""
+    comment): "" if empty, else checked as ``required_text`` checks."""
+    return required_text(value or "", field, limit) if clean_text(value) else ""
 
 
 def _first_responsible(case: Case, actor: Actor) -> None:
@@ -68,7 +68,7 @@ def answer_directly(
 ) -> Case:
     """Answer a consultation, praise or simple matter at intake (→ resolved)."""
     now = now_or(now)
-    answer = _text(answer, "answer")
+    answer = required_text(answer, "answer")
     math = deadlines.deadline_math()
 
     def effects() -> None:
@@ -104,7 +104,7 @@ def reject_case(
     """Refuse to accept (不予受理) with a public reason; for a petition, name the channel
     it belongs to (court, arbitration, administrative review, discipline inspection)."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     if case.kind is CaseKind.PETITION and belongs_to not in PETITION_CHANNELS:
         raise ValidationFailed("name the channel", {"belongs_to": "choose where it belongs"})
 
@@ -134,7 +134,7 @@ def reinstate_case(
     """A supervisor takes back a wrong rejection: the case is new again, with its accept
     clock; a case accepted before the rejection keeps its resolve promise."""
     now = now_or(now)
-    reason = _text(reason, "reason")
+    reason = required_text(reason, "reason")
     math = deadlines.deadline_math()
 
     def effects() -> None:
@@ -206,7 +206,9 @@ def merge_case(
     return case
 
 
-def _handler_in(department_id: int, handler_id: int | None) -> User | None:
+def handler_in(department_id: int, handler_id: int | None) -> User | None:
+    """The handler named by ``handler_id`` (None if none is named); refused unless an
+    active handler of the department."""
     if handler_id is None:
         return None
     handler = db.session.get(User, handler_id)
@@ -237,7 +239,7 @@ def dispatch_case(
     now = now_or(now)
     department = department_by_id(department_id)
     assisting = [department_by_id(i) for i in dict.fromkeys(assisting_ids) if i != department.id]
-    handler = _handler_in(department.id, handler_id)
+    handler = handler_in(department.id, handler_id)
     dispatch(case, actor, department, now, version=version, assisting=assisting, handler=handler)
     lifecycle.commit()
     return case

@@ -12,7 +12,7 @@ from caseapp.models import Case, CaseMilestone, LedgerItem, User
 from caseapp.models.enums import EventAction, Role
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
-from caseapp.services.casework.intake import _text
+from caseapp.services.casework.intake import required_text
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.casework.plans import Milestone, checked_milestones
 from caseapp.services.errors import NotAllowed, ValidationFailed
@@ -30,7 +30,7 @@ def urge_case(
     clocks, paused ones included, go to level 3 and keep it until they stop (through
     pauses and extensions); the people of each clock at level 3 are told."""
     now = now_or(now)
-    text = _text(text, "text")
+    text = required_text(text, "text")
 
     def effects() -> None:
         for row in deadlines.running(case):
@@ -109,7 +109,7 @@ def set_case_plan(
 ) -> Case:
     """Write the case plan (一案一策) and put ``milestones`` in place of its dated steps."""
     now = now_or(now)
-    plan = _text(plan, "plan")
+    plan = required_text(plan, "plan")
     checked = checked_milestones(milestones)
     rows = _milestone_rows(case, checked, deadlines.deadline_math().local_date(now))
 

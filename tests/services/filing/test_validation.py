@@ -14,7 +14,7 @@ from caseapp.extensions import db
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, CaseStatus, Channel, NotifyBy
 from caseapp.services.casework import handling as casework
-from caseapp.services.casework.intake import required_text, optional_text
+from caseapp.services.casework.intake import optional_text, required_text
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing.cases import NewCase, check_filing
 from caseapp.services.filing.validation import has_bidi_controls, has_visible_characters
