@@ -1,6 +1,7 @@
 """Benchmarks at scale (DESIGN §11): ``seed`` builds synthetic cases in bulk, ``timings``
 times the queries the busiest pages run."""
 
-from caseapp.bench.seed import benchmark_names, count_cases, run_benchmarks, seed_cases
+from caseapp.bench.seed import seed_cases
+from caseapp.bench.timings import Figure, benchmark_names, count_cases, run_benchmarks
 
-__all__ = ["benchmark_names", "count_cases", "run_benchmarks", "seed_cases"]
+__all__ = ["Figure", "benchmark_names", "count_cases", "run_benchmarks", "seed_cases"]
