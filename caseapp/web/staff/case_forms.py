@@ -23,8 +23,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from caseapp.labels import DECISION_LABELS
 from caseapp.models import Case
-from caseapp.models.enums import PetitionDecision, Satisfaction
+from caseapp.models.enums import Satisfaction
 from caseapp.services.casework.plans import MAX_MILESTONES
 from caseapp.web.parsing import date_range, id_choice, optional_choice
 from caseapp.web.public.forms import REQUIRED, choice_list
@@ -104,12 +105,7 @@ class ResolveForm(PublicTextForm):
     decision = SelectField(
         _l("Written decision (petitions)"),
         choices=choice_list(
-            [
-                ("", "—"),
-                (PetitionDecision.SUPPORTED.value, _l("Supported")),
-                (PetitionDecision.EXPLAINED.value, _l("Explained")),
-                (PetitionDecision.NOT_SUPPORTED.value, _l("Not supported")),
-            ]
+            [("", "—"), *((decision.value, label) for decision, label in DECISION_LABELS.items())]
         ),
         validators=[optional_choice()],
     )

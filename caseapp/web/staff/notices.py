@@ -14,7 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from caseapp.i18n import city_timezone
-from caseapp.labels import DECISION_LABELS
+from caseapp.labels import decision_label
 from caseapp.models.enums import TimeUnit
 from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import supervision
@@ -40,8 +40,6 @@ BELONGS_TO = {
     "administrative_review": _l("an administrative review body"),
     "discipline_inspection": _l("the discipline inspection and supervision bodies"),
 }
-
-DECISIONS = DECISION_LABELS
 
 
 def notice_title(kind: NoticeKind) -> str:
@@ -87,9 +85,9 @@ def _sheet(notice: WrittenNotice) -> Markup:
             city=config["CITY_NAME_EN"] if lang == "en" else config["CITY_NAME_ZH"],
             title=notice_title(notice.kind),
             belongs_to=str(BELONGS_TO[notice.belongs_to]) if notice.belongs_to else "",
-            decision=str(DECISIONS[notice.decision]) if notice.decision else "",
+            decision=decision_label(notice.decision) if notice.decision else "",
             reviewed_decision=(
-                str(DECISIONS[notice.reviewed.decision])
+                decision_label(notice.reviewed.decision)
                 if notice.reviewed and notice.reviewed.decision
                 else ""
             ),
