@@ -3,7 +3,8 @@ made it, when, and the values before and after. Written in the change's transact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -50,6 +51,61 @@ def record(
     )
     db.session.add(row)
     return row
+
+
+Snapshot = Callable[[Any], dict[str, Any]]
+
+
+class AuditedChange:
+    """The subject of one ``audited`` change, and its values before the change."""
+
+    def __init__(self, snapshot_of: Snapshot) -> None:
+        self._snapshot_of = snapshot_of
+        self.subject: Any = None
+        self.before: dict[str, Any] | None = None
+        self.values: tuple[dict[str, Any] | None, dict[str, Any]] | None = None
+
+    def track(self, subject: object, *, new: bool = False) -> None:
+        """Name what the change is about, once the input has passed its checks and
+        before anything is applied (``new``: it did not exist before)."""
+        self.subject = subject
+        self.before = None if new else self._snapshot_of(subject)
+
+    def record_as(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        """Write these values instead of the snapshots (what must not be kept: a
+        password, even hashed)."""
+        self.values = (before, after)
+
+    def after(self) -> dict[str, Any]:
+        return self._snapshot_of(self.subject)
+
+
+@contextmanager
+def audited(
+    actor: User | None,
+    entity: str,
+    action: str,
+    snapshot_of: Snapshot,
+    now: datetime | None = None,
+) -> Iterator[AuditedChange]:
+    """One admin change as one unit of work: validate, snapshot, apply, audit, commit.
+
+    The body checks the input (raising ``ValidationFailed`` before it writes), names the
+    subject with ``change.track`` and applies the change. At the end the audit row
+    (before and after; none when nothing changed) is added and all is committed in
+    one transaction. Any error rolls everything back: no view has to."""
+    change = AuditedChange(snapshot_of)
+    try:
+        yield change
+        if change.subject is not None:
+            db.session.flush()
+            before, after = change.values or (change.before, change.after())
+            if after != before:
+                record(actor, entity, change.subject.id, action, before, after, now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def snapshot(obj: object, fields: Sequence[str]) -> dict[str, Any]:

@@ -143,17 +143,16 @@ def create_department(
     parent = _parent(data, None, errors)
     if errors:
         raise ValidationFailed("the department was not saved", errors)
-    department = Department(
-        code=code,
-        name_zh=data.name_zh.strip(),
-        name_en=data.name_en.strip(),
-        parent=parent,
-        created_at=now or utcnow(),
-    )
-    db.session.add(department)
-    db.session.flush()
-    audit.record(actor, ENTITY, department.id, "create", None, _snapshot(department), now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "create", _snapshot, now) as change:
+        department = Department(
+            code=code,
+            name_zh=data.name_zh.strip(),
+            name_en=data.name_en.strip(),
+            parent=parent,
+            created_at=now or utcnow(),
+        )
+        db.session.add(department)
+        change.track(department, new=True)
     return department
 
 
@@ -161,51 +160,48 @@ def update_department(
     actor: User, department_id: int, data: DepartmentInput, now: datetime | None = None
 ) -> Department:
     """Rename a department or move it under another parent (never into a cycle)."""
-    department = get_department(department_id)
-    errors = _name_errors(data)
-    parent = _parent(data, department, errors)
-    if errors:
-        raise ValidationFailed("the department was not saved", errors)
-    before = _snapshot(department)
-    department.name_zh = data.name_zh.strip()
-    department.name_en = data.name_en.strip()
-    department.parent = parent
-    after = _snapshot(department)
-    if after != before:
-        audit.record(actor, ENTITY, department.id, "update", before, after, now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "update", _snapshot, now) as change:
+        department = get_department(department_id)
+        errors = _name_errors(data)
+        parent = _parent(data, department, errors)
+        if errors:
+            raise ValidationFailed("the department was not saved", errors)
+        change.track(department)
+        department.name_zh = data.name_zh.strip()
+        department.name_en = data.name_en.strip()
+        department.parent = parent
     return department
 
 
 def retire_department(actor: User, department_id: int, now: datetime | None = None) -> Department:
     """Leave a department out of every choice from now on; refused while it has
     departments under it that are not retired."""
-    department = get_department(department_id)
-    if department.retired_at is not None:
-        raise ValidationFailed("already", {"department": N_("The department is already retired.")})
-    if any(child.retired_at is None for child in department.children):
-        raise ValidationFailed(
-            "children",
-            {"department": N_("Retire or move the departments under it first.")},
-        )
-    before = _snapshot(department)
-    department.retired_at = now or utcnow()
-    audit.record(actor, ENTITY, department.id, "retire", before, _snapshot(department), now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "retire", _snapshot, now) as change:
+        department = get_department(department_id)
+        if department.retired_at is not None:
+            raise ValidationFailed(
+                "already", {"department": N_("The department is already retired.")}
+            )
+        if any(child.retired_at is None for child in department.children):
+            raise ValidationFailed(
+                "children",
+                {"department": N_("Retire or move the departments under it first.")},
+            )
+        change.track(department)
+        department.retired_at = now or utcnow()
     return department
 
 
 def unretire_department(actor: User, department_id: int, now: datetime | None = None) -> Department:
     """Offer a retired department in the choices again (its parent must not be retired)."""
-    department = get_department(department_id)
-    if department.retired_at is None:
-        raise ValidationFailed("already", {"department": N_("The department is not retired.")})
-    if department.parent is not None and department.parent.retired_at is not None:
-        raise ValidationFailed(
-            "parent", {"department": N_("Bring its parent department back first.")}
-        )
-    before = _snapshot(department)
-    department.retired_at = None
-    audit.record(actor, ENTITY, department.id, "unretire", before, _snapshot(department), now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "unretire", _snapshot, now) as change:
+        department = get_department(department_id)
+        if department.retired_at is None:
+            raise ValidationFailed("already", {"department": N_("The department is not retired.")})
+        if department.parent is not None and department.parent.retired_at is not None:
+            raise ValidationFailed(
+                "parent", {"department": N_("Bring its parent department back first.")}
+            )
+        change.track(department)
+        department.retired_at = None
     return department

@@ -104,23 +104,29 @@ def _checked(fields: TemplateFields, keep_category_id: int | None = None) -> Tem
     return TemplateFields(fields.category_id, title, body_zh, body_en)
 
 
+ENTITY = "reply_template"
+
+
+def _snapshot(row: ReplyTemplate) -> dict[str, object]:
+    return audit.snapshot(row, AUDITED)
+
+
 def create_template(
     fields: TemplateFields, actor: User | None, now: datetime | None = None
 ) -> ReplyTemplate:
     """Add a reply template; staff see it at once on the cases of its category."""
-    checked = _checked(fields)
     now = now or utcnow()
-    row = ReplyTemplate(
-        category_id=checked.category_id,
-        title=checked.title,
-        body_zh=checked.body_zh,
-        body_en=checked.body_en,
-        updated_at=now,
-    )
-    db.session.add(row)
-    db.session.flush()
-    audit.record(actor, "reply_template", row.id, "create", None, audit.snapshot(row, AUDITED), now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "create", _snapshot, now) as change:
+        checked = _checked(fields)
+        row = ReplyTemplate(
+            category_id=checked.category_id,
+            title=checked.title,
+            body_zh=checked.body_zh,
+            body_en=checked.body_en,
+            updated_at=now,
+        )
+        db.session.add(row)
+        change.track(row, new=True)
     return row
 
 
@@ -128,20 +134,17 @@ def update_template(
     template_id: int, fields: TemplateFields, actor: User | None, now: datetime | None = None
 ) -> ReplyTemplate:
     """Change a template's category, title or texts."""
-    row = template(template_id)
-    checked = _checked(fields, keep_category_id=row.category_id)
     now = now or utcnow()
-    before = audit.snapshot(row, AUDITED)
-    row.category_id = checked.category_id
-    row.title = checked.title
-    row.body_zh = checked.body_zh
-    row.body_en = checked.body_en
-    after = audit.snapshot(row, AUDITED)
-    if after == before:
-        return row
-    row.updated_at = now
-    audit.record(actor, "reply_template", row.id, "update", before, after, now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "update", _snapshot, now) as change:
+        row = template(template_id)
+        checked = _checked(fields, keep_category_id=row.category_id)
+        change.track(row)
+        row.category_id = checked.category_id
+        row.title = checked.title
+        row.body_zh = checked.body_zh
+        row.body_en = checked.body_en
+        if change.after() != change.before:
+            row.updated_at = now
     return row
 
 
@@ -153,10 +156,8 @@ def set_template_retired(
     if (row.retired_at is not None) == retired:
         return row
     now = now or utcnow()
-    before = audit.snapshot(row, AUDITED)
-    row.retired_at = now if retired else None
-    row.updated_at = now
-    action = "retire" if retired else "restore"
-    audit.record(actor, "reply_template", row.id, action, before, audit.snapshot(row, AUDITED), now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "retire" if retired else "restore", _snapshot, now) as change:
+        change.track(row)
+        row.retired_at = now if retired else None
+        row.updated_at = now
     return row

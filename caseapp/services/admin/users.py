@@ -134,25 +134,28 @@ def create_account(
     """Create an account with a one-time password, to be replaced at the first
     sign-in; returns it with the password, which is shown once and never stored in the
     clear."""
-    department, email = _checked(data, None)
-    password = one_time_password()
-    user = User(
-        username=data.username.strip(),
-        password_hash=hash_password(password),
-        display_name=data.display_name.strip(),
-        email=email,
-        department=department,
-        language=data.language,
-        session_token=secrets.token_hex(16),
-        must_change_password=True,
-        created_at=now or utcnow(),
-        role_rows=[UserRole(role=role) for role in sorted(data.roles)],
-    )
-    db.session.add(user)
-    db.session.flush()
-    audit.record(actor, ENTITY, user.id, "create", None, _snapshot(user), now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "create", _snapshot, now) as change:
+        department, email = _checked(data, None)
+        password = one_time_password()
+        user = User(
+            username=data.username.strip(),
+            password_hash=hash_password(password),
+            display_name=data.display_name.strip(),
+            email=email,
+            department=department,
+            language=data.language,
+            session_token=secrets.token_hex(16),
+            must_change_password=True,
+            created_at=now or utcnow(),
+            role_rows=[UserRole(role=role) for role in sorted(data.roles)],
+        )
+        db.session.add(user)
+        change.track(user, new=True)
     return user, password
+
+
+def _active(user: User) -> dict[str, object]:
+    return {"active": user.active}
 
 
 def _refuse_own_lockout(actor: User, user: User, roles: Iterable[Role] | None = None) -> None:
@@ -170,62 +173,59 @@ def update_account(
     actor: User, user_id: int, data: AccountInput, now: datetime | None = None
 ) -> User:
     """Change an account's name, roles, department, email and language (not its username)."""
-    user = get_user(user_id)
-    department, email = _checked(data, user)
-    _refuse_own_lockout(actor, user, data.roles)
-    before = _snapshot(user)
-    user.display_name = data.display_name.strip()
-    user.email = email
-    user.department = department
-    user.language = data.language
-    wanted = set(data.roles)
-    user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
-        UserRole(role=role) for role in sorted(wanted - user.roles)
-    ]
-    after = _snapshot(user)
-    if after != before:
-        audit.record(actor, ENTITY, user.id, "update", before, after, now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "update", _snapshot, now) as change:
+        user = get_user(user_id)
+        department, email = _checked(data, user)
+        _refuse_own_lockout(actor, user, data.roles)
+        change.track(user)
+        user.display_name = data.display_name.strip()
+        user.email = email
+        user.department = department
+        user.language = data.language
+        wanted = set(data.roles)
+        user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
+            UserRole(role=role) for role in sorted(wanted - user.roles)
+        ]
     return user
 
 
 def deactivate_account(actor: User, user_id: int, now: datetime | None = None) -> User:
     """Stop an account: it cannot sign in, and its sessions end (a new session token)."""
-    user = get_user(user_id)
-    _refuse_own_lockout(actor, user)
-    if not user.active:
-        raise ValidationFailed("already", {"user": N_("The account is already deactivated.")})
-    user.active = False
-    user.session_token = secrets.token_hex(16)
-    audit.record(actor, ENTITY, user.id, "deactivate", {"active": True}, {"active": False}, now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "deactivate", _active, now) as change:
+        user = get_user(user_id)
+        _refuse_own_lockout(actor, user)
+        if not user.active:
+            raise ValidationFailed("already", {"user": N_("The account is already deactivated.")})
+        change.track(user)
+        user.active = False
+        user.session_token = secrets.token_hex(16)
     return user
 
 
 def reactivate_account(actor: User, user_id: int, now: datetime | None = None) -> User:
     """Let a deactivated account sign in again (with the password it had)."""
-    user = get_user(user_id)
-    if user.active:
-        raise ValidationFailed("already", {"user": N_("The account is already active.")})
-    user.active = True
-    audit.record(actor, ENTITY, user.id, "reactivate", {"active": False}, {"active": True}, now=now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "reactivate", _active, now) as change:
+        user = get_user(user_id)
+        if user.active:
+            raise ValidationFailed("already", {"user": N_("The account is already active.")})
+        change.track(user)
+        user.active = True
     return user
 
 
 def reset_password(actor: User, user_id: int, now: datetime | None = None) -> tuple[User, str]:
     """Give an account a new one-time password (returned once), to be replaced at the
     next sign-in, and end its sessions."""
-    user = get_user(user_id)
-    password = one_time_password()
-    before = {"password": "…", "must_change_password": user.must_change_password}
-    user.password_hash = hash_password(password)
-    user.must_change_password = True
-    user.session_token = secrets.token_hex(16)
-    # The audit row says that it happened, never what the password or its hash is.
-    audit.record(
-        actor, ENTITY, user.id, "reset_password", before,
-        {"password": "(new)", "must_change_password": True}, now=now,
-    )  # fmt: skip
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "reset_password", _active, now) as change:
+        user = get_user(user_id)
+        password = one_time_password()
+        change.track(user)
+        # The audit row says that it happened, never what the password or its hash is.
+        change.record_as(
+            {"password": "…", "must_change_password": user.must_change_password},
+            {"password": "(new)", "must_change_password": True},
+        )
+        user.password_hash = hash_password(password)
+        user.must_change_password = True
+        user.session_token = secrets.token_hex(16)
     return user, password

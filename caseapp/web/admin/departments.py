@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Department
 from caseapp.services.admin import departments as admin_departments
@@ -88,7 +87,6 @@ def new_department() -> Response | tuple[str, int]:
     try:
         admin_departments.create_department(current_user, _department_input(form))
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _render_form(form, None, 400)
     flash(_("The department was added."), "success")
@@ -113,7 +111,6 @@ def edit_department(department_id: int) -> Response | tuple[str, int]:
     try:
         admin_departments.update_department(current_user, department.id, _department_input(form))
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _render_form(form, admin_departments.get_department(department_id), 400)
     flash(_("The department was saved."), "success")
@@ -128,7 +125,6 @@ def _change_state(department_id: int, change, done: str) -> Response | tuple[str
     try:
         change(current_user, department.id)
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(confirm, error)
         return _render_state_error(admin_departments.get_department(department_id), confirm)
     flash(done, "success")

@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import ReplyTemplate
 from caseapp.services.admin import reply_templates as admin_templates
@@ -94,7 +93,6 @@ def create_reply_template() -> Response | tuple[str, int]:
     try:
         admin_templates.create_template(form.fields(), current_user)
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _form_page(form), 400
     flash(_("The reply template was added."), "success")
@@ -124,7 +122,6 @@ def update_reply_template(template_id: int) -> Response | tuple[str, int]:
     try:
         admin_templates.update_template(template_id, form.fields(), current_user)
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _form_page(form, admin_templates.template(template_id)), 400
     flash(_("The reply template was saved."), "success")

@@ -18,7 +18,6 @@ from wtforms import EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.labels import ROLE_LABELS
 from caseapp.models import User
@@ -125,7 +124,6 @@ def new_user() -> Response | str | tuple[str, int]:
     try:
         user, password = admin_users.create_account(current_user, _account_input(form))
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return render_template("admin/users_form.html", form=form, user=None), 400
     return _one_time_password_page(user, password, created=True)
@@ -144,7 +142,6 @@ def edit_user(user_id: int) -> Response | str | tuple[str, int]:
     try:
         admin_users.update_account(current_user, user.id, _account_input(form))
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         user = admin_users.get_user(user_id)
         return render_template("admin/users_form.html", form=form, user=user), 400
@@ -180,7 +177,6 @@ def deactivate_user(user_id: int) -> Response | tuple[str, int]:
     try:
         admin_users.deactivate_account(current_user, user.id)
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _status_page(admin_users.get_user(user_id), form, 400)
     flash(_("The account was deactivated. Reassign its open cases below."), "success")
@@ -196,7 +192,6 @@ def reactivate_user(user_id: int) -> Response | tuple[str, int]:
     try:
         admin_users.reactivate_account(current_user, user.id)
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _status_page(admin_users.get_user(user_id), form, 400)
     flash(_("The account was reactivated."), "success")
