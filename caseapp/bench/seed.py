@@ -278,7 +278,7 @@ class _Category:
 
 
 @dataclass
-class _City:
+class City:
     """The demo base as the seeder needs it, and the deadline arithmetic, cached."""
 
     now: datetime
@@ -293,7 +293,7 @@ class _City:
     _periods: dict[tuple[Any, ...], Period] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, now: datetime) -> _City:
+    def load(cls, now: datetime) -> City:
         from caseapp.services.casework import clocks as deadlines
 
         rows = db.session.scalars(
@@ -421,7 +421,7 @@ def _ago(rng: random.Random, now: datetime, low_days: float, high_days: float) -
     return now - timedelta(days=rng.uniform(low_days, high_days))
 
 
-def _timeline(rng: random.Random, status: CaseStatus, city: _City) -> _Times:
+def _timeline(rng: random.Random, status: CaseStatus, city: City) -> _Times:
     """Plausible moments for a case now in ``status``, in order, none after now."""
     now = city.now
     if status is S.NEW:
@@ -566,10 +566,86 @@ def _citizen(rng: random.Random) -> tuple[str, str]:
     return name, phone
 
 
-def _draft(rng: random.Random, city: _City) -> _Draft:
-    """One case in a status drawn from STATUS_SHARES, with its clocks and events."""
-    now = city.now
-    status = _weighted(rng, STATUS_SHARES)
+@dataclass(frozen=True)
+class _Filing:
+    """What the citizen, or a clerk for them, files: the input ``NewCase`` carries."""
+
+    kind: CaseKind
+    category: _Category
+    urgent: bool
+    channel: Channel
+    title: str
+    description: str
+    road: str
+    anonymous: bool
+    name: str
+    phone: str
+    has_place: bool
+
+    @property
+    def staff_filed(self) -> bool:
+        return self.channel in STAFF_CHANNELS
+
+    @property
+    def priority(self) -> Priority:
+        return Priority.URGENT if self.urgent else Priority.NORMAL
+
+
+@dataclass(frozen=True)
+class _People:
+    """Who files, accepts, handles and oversees the case."""
+
+    intake: int | None
+    lead: int | None
+    handler: int | None
+    leader: int | None
+    first_responsible: int | None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The answer, the petition decision and the citizen's rating, where there are."""
+
+    answer: str
+    decision: PetitionDecision | None
+    satisfaction: Satisfaction | None
+    solved: bool | None
+
+
+@dataclass(frozen=True)
+class _Story:
+    """Everything drawn for one case, from which its rows are written."""
+
+    city: City
+    status: CaseStatus
+    filing: _Filing
+    times: _Times
+    created: datetime
+    people: _People
+    outcome: _Outcome
+
+    @property
+    def accepted(self) -> bool:
+        return self.times.accepted is not None
+
+    def period(self, term: PolicyTerm) -> Period:
+        filing = self.filing
+        return self.city.period(filing.category, term, filing.kind, filing.urgent)
+
+    @property
+    def accept_due(self) -> datetime:
+        return self.city.due(self.times.received, self.period(PolicyTerm.ACCEPT))
+
+    @property
+    def resolve_due(self) -> datetime | None:
+        accepted = self.times.accepted
+        if accepted is None:
+            return None
+        return self.city.due(accepted, self.period(PolicyTerm.RESOLVE))
+
+
+def _filing(rng: random.Random, city: City) -> _Filing:
+    """The kind, category, channel, texts and citizen of a filing."""
     kind = _weighted(rng, KIND_SHARES)
     category = city.pick_category(rng, kind)
     urgent = kind is not K.PETITION and rng.random() < 0.05
@@ -581,22 +657,30 @@ def _draft(rng: random.Random, city: _City) -> _Draft:
     name, phone = _citizen(rng)
     if anonymous:
         name = phone = ""
-    confidential = kind in CONFIDENTIAL_KINDS
     has_place = rng.random() < 0.7
-    t = _timeline(rng, status, city)
-    staff_filed = channel in STAFF_CHANNELS
+    return _Filing(
+        kind, category, urgent, channel, title, description, road, anonymous, name, phone, has_place
+    )
+
+
+def _created_at(rng: random.Random, t: _Times, staff_filed: bool) -> datetime:
+    """A clerk types a letter or call in up to two hours after it came; never after
+    the acceptance."""
     created = t.received + (rng.uniform(0, 2) * HOUR if staff_filed else timedelta(0))
     if t.accepted is not None:
         created = min(created, t.accepted)
+    return created
 
+
+def _people(
+    rng: random.Random, city: City, status: CaseStatus, category: _Category, t: _Times
+) -> _People:
     accepted = t.accepted is not None
-    lead: int | None = None
-    if accepted:
-        lead = category.department_id or rng.choice(city.department_ids)
-    handler: int | None = None
+    lead = (category.department_id or rng.choice(city.department_ids)) if accepted else None
     handled = status in (S.IN_PROGRESS, S.AWAITING_CITIZEN, S.RESOLVED, S.CLOSED) or (
         status is S.DISPATCHED and rng.random() < 0.3
     )
+    handler: int | None = None
     if lead is not None and handled and city.handlers.get(lead):
         handler = rng.choice(city.handlers[lead])
     leader = (
@@ -606,6 +690,10 @@ def _draft(rng: random.Random, city: _City) -> _Draft:
     )
     intake = city.intake_id
     first_responsible = intake if accepted or status is S.REJECTED else None
+    return _People(intake, lead, handler, leader, first_responsible)
+
+
+def _outcome(rng: random.Random, status: CaseStatus, kind: CaseKind, t: _Times) -> _Outcome:
     satisfaction = solved = None
     if status is S.CLOSED and t.rated:
         satisfaction = (
@@ -618,180 +706,247 @@ def _draft(rng: random.Random, city: _City) -> _Draft:
         if kind is K.PETITION and t.resolved is not None
         else None
     )
-    latitude = round(35.02 + rng.uniform(-0.05, 0.05), 6) if has_place else None
-    longitude = round(111.0 + rng.uniform(-0.06, 0.06), 6) if has_place else None
-    case: dict[str, Any] = {
-        "version": FINAL_VERSION[status] + (status is S.WITHDRAWN and accepted),
-        "kind": kind,
+    return _Outcome(answer, decision, satisfaction, solved)
+
+
+def _filed_columns(rng: random.Random, story: _Story) -> dict[str, Any]:
+    """The columns ``file_case`` sets from what is filed (the place, language and
+    consent to publish are drawn here, in this order)."""
+    filing, category = story.filing, story.filing.category
+    confidential = filing.kind in CONFIDENTIAL_KINDS
+    place = filing.has_place
+    latitude = round(35.02 + rng.uniform(-0.05, 0.05), 6) if place else None
+    longitude = round(111.0 + rng.uniform(-0.06, 0.06), 6) if place else None
+    return {
+        "kind": filing.kind,
         "category_id": category.id,
-        "priority": Priority.URGENT if urgent else Priority.NORMAL,
-        "channel": channel,
-        "status": status,
-        "close_reason": (
-            (CloseReason.RATED if t.rated else CloseReason.NO_RATING)
-            if status is S.CLOSED
-            else None
-        ),
+        "priority": filing.priority,
+        "channel": filing.channel,
         "language": "en" if rng.random() < 0.03 else "zh_CN",
-        "title": title,
-        "description": description,
-        "address": f"{road}{rng.randint(1, 300)}号" if has_place else "",
-        "public_location": road if has_place else "",
+        "title": filing.title,
+        "description": filing.description,
+        "address": f"{filing.road}{rng.randint(1, 300)}号" if place else "",
+        "public_location": filing.road if place else "",
         "district_department_id": None,
         "latitude": latitude,
         "longitude": longitude,
         "answers": {},
-        "anonymous": anonymous,
-        "citizen_name": name,
-        "citizen_phone": phone,
+        "anonymous": filing.anonymous,
+        "citizen_name": filing.name,
+        "citizen_phone": filing.phone,
         "citizen_email": "",
         "citizen_postal_address": "",
-        "notify_by": NotifyBy.SMS if phone else NotifyBy.NONE,
-        "consent_privacy_at": None if staff_filed else created,
+        "notify_by": NotifyBy.SMS if filing.phone else NotifyBy.NONE,
+        "consent_privacy_at": None if filing.staff_filed else story.created,
         "consent_public": category.public_by_default and not confidential and rng.random() < 0.7,
         "identity_confidential": confidential,
-        "created_by_id": intake if staff_filed else None,
-        "first_responsible_id": first_responsible,
-        "lead_department_id": None if status is S.RETURNED else lead,
-        "handler_id": None if status is S.RETURNED else handler,
-        "responsible_leader_id": leader,
-        "case_plan": "",
-        "received_at": t.received,
-        "created_at": created,
-        "updated_at": t.closed or t.resolved or t.ended or t.asked or t.accepted or created,
-        "accepted_at": t.accepted,
-        "resolved_at": t.resolved,
-        "closed_at": t.closed,
+        "created_by_id": story.people.intake if filing.staff_filed else None,
+        "received_at": story.times.received,
+        "created_at": story.created,
         "policy_terms": category.terms,
-        "next_deadline_at": None,
-        "escalation_level": 0,
-        "paused_at": t.asked,
-        "status_before_pause": S.IN_PROGRESS if t.asked is not None else None,
-        "reopen_count": 0,
-        "is_legacy": status is S.IN_PROGRESS and now - t.received > 90 * DAY,
-        "decision": decision,
-        "public_answer": answer,
-        "rating_solved": solved,
-        "rating_satisfaction": satisfaction,
-        "rating_excluded": False,
         "duplicate_of_id": None,
         "review_of_id": None,
         "review_level": 0,
         "repeat_of_final": False,
     }
 
-    def period(term: PolicyTerm) -> Period:
-        return city.period(category, term, kind, urgent)
 
+def _lifecycle_columns(story: _Story) -> dict[str, Any]:
+    """The status and the dates the case's changes have set by now."""
+    status, t = story.status, story.times
+    close_reason = None
+    if status is S.CLOSED:
+        close_reason = CloseReason.RATED if t.rated else CloseReason.NO_RATING
+    return {
+        "version": FINAL_VERSION[status] + (status is S.WITHDRAWN and story.accepted),
+        "status": status,
+        "close_reason": close_reason,
+        "updated_at": t.closed or t.resolved or t.ended or t.asked or t.accepted or story.created,
+        "accepted_at": t.accepted,
+        "resolved_at": t.resolved,
+        "closed_at": t.closed,
+        "next_deadline_at": None,  # set with the running clock
+        "escalation_level": 0,
+        "paused_at": t.asked,
+        "status_before_pause": S.IN_PROGRESS if t.asked is not None else None,
+        "reopen_count": 0,
+        "is_legacy": status is S.IN_PROGRESS and story.city.now - t.received > 90 * DAY,
+    }
+
+
+def _handling_columns(story: _Story) -> dict[str, Any]:
+    """Who is responsible, and what they answered and the citizen rated."""
+    people, outcome = story.people, story.outcome
+    # A returned case is back with intake: no department, no handler.
+    returned = story.status is S.RETURNED
+    return {
+        "first_responsible_id": people.first_responsible,
+        "lead_department_id": None if returned else people.lead,
+        "handler_id": None if returned else people.handler,
+        "responsible_leader_id": people.leader,
+        "case_plan": "",
+        "decision": outcome.decision,
+        "public_answer": outcome.answer,
+        "rating_solved": outcome.solved,
+        "rating_satisfaction": outcome.satisfaction,
+        "rating_excluded": False,
+    }
+
+
+def _clock_rows(story: _Story, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's clocks; the running one (if any) sets its next deadline and level."""
+    city, status, t, lead = story.city, story.status, story.times, story.people.lead
     clocks: list[dict[str, Any]] = []
-    accept_period = period(PolicyTerm.ACCEPT)
-    accept_due = city.due(t.received, accept_period)
-    resolve_period = period(PolicyTerm.RESOLVE)
-    resolve_due = city.due(t.accepted, resolve_period) if t.accepted is not None else None
 
-    def running(clock: Clock, start: datetime, due: datetime, p: Period, dept: int | None) -> None:
-        level = city.math.escalation_level(start, due, now)
-        clocks.append(_clock(clock, start, due, p, dept, level=level))
+    def running(clock: Clock, start: datetime, term: PolicyTerm) -> None:
+        p = story.period(term)
+        due = city.due(start, p)
+        level = city.math.escalation_level(start, due, city.now)
+        clocks.append(
+            _clock(clock, start, due, p, None if clock is Clock.ACCEPT else lead, level=level)
+        )
         case["next_deadline_at"] = due
         case["escalation_level"] = level
 
+    resolve_due = story.resolve_due
+    resolve_period = story.period(PolicyTerm.RESOLVE)
     if status is S.NEW:
-        running(Clock.ACCEPT, t.received, accept_due, accept_period, None)
+        running(Clock.ACCEPT, t.received, PolicyTerm.ACCEPT)
     elif status in (S.DISPATCHED, S.RETURNED, S.IN_PROGRESS):
-        assert t.accepted is not None and resolve_due is not None
-        running(Clock.RESOLVE, t.accepted, resolve_due, resolve_period, lead)
+        assert t.accepted is not None
+        running(Clock.RESOLVE, t.accepted, PolicyTerm.RESOLVE)
     elif status is S.AWAITING_CITIZEN:
         assert t.accepted is not None and resolve_due is not None and t.asked is not None
         # The resolve clock is paused while the citizen is asked; the reply window runs.
         clocks.append(
             _clock(Clock.RESOLVE, t.accepted, resolve_due, resolve_period, lead, paused=t.asked)
         )
-        window = period(PolicyTerm.REPLY_WINDOW)
-        running(Clock.REPLY_WINDOW, t.asked, city.due(t.asked, window), window, lead)
+        running(Clock.REPLY_WINDOW, t.asked, PolicyTerm.REPLY_WINDOW)
     elif t.resolved is not None:
         assert t.accepted is not None and resolve_due is not None
         clocks.append(
             _clock(Clock.RESOLVE, t.accepted, resolve_due, resolve_period, lead, stopped=t.resolved)
         )
         if status is S.RESOLVED:
-            feedback = period(PolicyTerm.FEEDBACK)
-            running(Clock.FEEDBACK, t.resolved, city.due(t.resolved, feedback), feedback, lead)
+            running(Clock.FEEDBACK, t.resolved, PolicyTerm.FEEDBACK)
+    return clocks
 
-    submitter = ("staff", intake) if staff_filed else ("citizen", None)
-    events = [
-        _event(
-            EventAction.SUBMIT,
-            created,
-            case,
-            actor_kind=submitter[0],
-            actor_id=submitter[1],
-            to_status=S.NEW,
-            data={"channel": str(channel), "repeat_of_final": False},
-            deadline_at=accept_due,
-        )
-    ]
+
+def _submit_event(story: _Story, case: dict[str, Any]) -> dict[str, Any]:
+    staff_filed = story.filing.staff_filed
+    return _event(
+        EventAction.SUBMIT,
+        story.created,
+        case,
+        actor_kind="staff" if staff_filed else "citizen",
+        actor_id=story.people.intake if staff_filed else None,
+        to_status=S.NEW,
+        data={"channel": str(story.filing.channel), "repeat_of_final": False},
+        deadline_at=story.accept_due,
+    )
+
+
+def _resolve_event(story: _Story, case: dict[str, Any], resolved: datetime) -> dict[str, Any]:
+    people, decision = story.people, story.outcome.decision
+    return _event(
+        EventAction.RESOLVE,
+        resolved,
+        case,
+        actor_kind="staff",
+        actor_id=people.handler,
+        from_status=S.IN_PROGRESS,
+        to_status=S.RESOLVED,
+        public_text=story.outcome.answer,
+        data={"decision": str(decision)} if decision else {},
+        department_id=people.lead,
+        handler_id=people.handler,
+        deadline_at=story.resolve_due,
+        case_version=3,
+    )
+
+
+def _rate_event(
+    story: _Story, case: dict[str, Any], resolved: datetime, closed: datetime
+) -> dict[str, Any]:
+    outcome = story.outcome
+    return _event(
+        EventAction.RATE,
+        closed,
+        case,
+        actor_kind="citizen",
+        from_status=S.RESOLVED,
+        to_status=S.CLOSED,
+        data={
+            "solved": outcome.solved,
+            "satisfaction": str(outcome.satisfaction),
+            "redo": False,
+        },
+        department_id=story.people.lead,
+        handler_id=story.people.handler,
+        deadline_at=story.city.due(resolved, story.period(PolicyTerm.FEEDBACK)),
+        case_version=4,
+    )
+
+
+def _end_event(story: _Story, case: dict[str, Any], ended: datetime) -> dict[str, Any]:
+    """The rejection by intake, or the citizen's withdrawal."""
+    rejected = story.status is S.REJECTED
+    accepted = story.accepted
+    return _event(
+        EventAction.REJECT if rejected else EventAction.WITHDRAW,
+        ended,
+        case,
+        actor_kind="staff" if rejected else "citizen",
+        actor_id=story.people.intake if rejected else None,
+        from_status=S.DISPATCHED if accepted else S.NEW,
+        to_status=story.status,
+        public_text=REJECT_REASON if rejected else WITHDRAW_REASON,
+        # A rejected petition names the channel it belongs to.
+        data={"belongs_to": "court"} if rejected and story.filing.kind is K.PETITION else None,
+        department_id=story.people.lead,
+        deadline_at=story.resolve_due if accepted else story.accept_due,
+        case_version=case["version"] - 1,
+    )
+
+
+def _event_rows(story: _Story, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events the scorecards count: filing, answer, rating, rejection or withdrawal."""
+    t = story.times
+    events = [_submit_event(story, case)]
     if t.resolved is not None:
-        events.append(
-            _event(
-                EventAction.RESOLVE,
-                t.resolved,
-                case,
-                actor_kind="staff",
-                actor_id=handler,
-                from_status=S.IN_PROGRESS,
-                to_status=S.RESOLVED,
-                public_text=answer,
-                data={"decision": str(decision)} if decision else {},
-                department_id=lead,
-                handler_id=handler,
-                deadline_at=resolve_due,
-                case_version=3,
-            )
-        )
-    if status is S.CLOSED and t.rated:
+        events.append(_resolve_event(story, case, t.resolved))
+    if story.status is S.CLOSED and t.rated:
         assert t.closed is not None and t.resolved is not None
-        events.append(
-            _event(
-                EventAction.RATE,
-                t.closed,
-                case,
-                actor_kind="citizen",
-                from_status=S.RESOLVED,
-                to_status=S.CLOSED,
-                data={"solved": solved, "satisfaction": str(satisfaction), "redo": False},
-                department_id=lead,
-                handler_id=handler,
-                deadline_at=city.due(t.resolved, period(PolicyTerm.FEEDBACK)),
-                case_version=4,
-            )
-        )
+        events.append(_rate_event(story, case, t.resolved, t.closed))
     if t.ended is not None:
-        rejected = status is S.REJECTED
-        events.append(
-            _event(
-                EventAction.REJECT if rejected else EventAction.WITHDRAW,
-                t.ended,
-                case,
-                actor_kind="staff" if rejected else "citizen",
-                actor_id=intake if rejected else None,
-                from_status=S.DISPATCHED if accepted else S.NEW,
-                to_status=status,
-                public_text=REJECT_REASON if rejected else WITHDRAW_REASON,
-                # A rejected petition names the channel it belongs to.
-                data={"belongs_to": "court"} if rejected and kind is K.PETITION else None,
-                department_id=lead,
-                deadline_at=resolve_due if accepted else accept_due,
-                case_version=case["version"] - 1,
-            )
-        )
-    participants = [u for u in (first_responsible, case["handler_id"]) if u is not None]
+        events.append(_end_event(story, case, t.ended))
+    return events
+
+
+def draft_case(rng: random.Random, city: City, status: CaseStatus) -> _Draft:
+    """One case now in ``status``, with its clocks, events and participants."""
+    filing = _filing(rng, city)
+    t = _timeline(rng, status, city)
+    created = _created_at(rng, t, filing.staff_filed)
+    people = _people(rng, city, status, filing.category, t)
+    outcome = _outcome(rng, status, filing.kind, t)
+    story = _Story(city, status, filing, t, created, people, outcome)
+    case = {**_filed_columns(rng, story), **_lifecycle_columns(story), **_handling_columns(story)}
+    clocks = _clock_rows(story, case)
+    events = _event_rows(story, case)
+    participants = [u for u in (people.first_responsible, case["handler_id"]) if u is not None]
     return _Draft(case, clocks, events, list(dict.fromkeys(participants)), rng.getrandbits(64))
+
+
+def _draft(rng: random.Random, city: City) -> _Draft:
+    """One case in a status drawn from STATUS_SHARES."""
+    return draft_case(rng, city, _weighted(rng, STATUS_SHARES))
 
 
 # --- writing a batch -----------------------------------------------------------------------
 
 
-def _write_batch(drafts: Sequence[_Draft], city: _City) -> None:
+def _write_batch(drafts: Sequence[_Draft], city: City) -> None:
     """Number the drafts, insert the cases, read their ids back, insert the rest."""
     zone = city.math.tz
     by_year: dict[int, list[_Draft]] = defaultdict(list)
@@ -860,7 +1015,7 @@ def seed_cases(
         from caseapp.demo.base import load_base
 
         load_base(progress)
-    city = _City.load(now or utcnow())
+    city = City.load(now or utcnow())
     db.session.commit()
     rng = random.Random(seed)
     done = 0
