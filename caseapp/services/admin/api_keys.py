@@ -60,18 +60,24 @@ def create_key(name: str, actor: User | None, now: datetime | None = None) -> tu
             {"name": N_("A key in use already has this name; choose another.")},
         )
     raw = KEY_MARK + secrets.token_urlsafe(32)
-    key = ApiKey(
-        name=name,
-        prefix=raw[:PREFIX_LENGTH],
-        key_hash=hash_key(raw),
-        created_by_id=actor.id if actor is not None else None,
-        created_at=now or utcnow(),
-    )
-    db.session.add(key)
-    db.session.flush()
-    audit.record(actor, "api_key", key.id, "create", None, audit.snapshot(key, AUDITED), now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "create", _snapshot, now) as change:
+        key = ApiKey(
+            name=name,
+            prefix=raw[:PREFIX_LENGTH],
+            key_hash=hash_key(raw),
+            created_by_id=actor.id if actor is not None else None,
+            created_at=now or utcnow(),
+        )
+        db.session.add(key)
+        change.track(key, new=True)
     return key, raw
+
+
+ENTITY = "api_key"
+
+
+def _snapshot(key: ApiKey) -> dict[str, object]:
+    return audit.snapshot(key, AUDITED)
 
 
 def revoke_key(key_id: int, actor: User | None, now: datetime | None = None) -> ApiKey:
@@ -83,10 +89,9 @@ def revoke_key(key_id: int, actor: User | None, now: datetime | None = None) -> 
     if key.revoked_at is not None:
         return key
     now = now or utcnow()
-    before = audit.snapshot(key, AUDITED)
-    key.revoked_at = now
-    audit.record(actor, "api_key", key.id, "revoke", before, audit.snapshot(key, AUDITED), now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "revoke", _snapshot, now) as change:
+        change.track(key)
+        key.revoked_at = now
     return key
 
 

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from caseapp.extensions import db
 from caseapp.services.admin import api_keys
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
@@ -45,7 +44,6 @@ def create_api_key() -> Response | tuple[str, int]:
     try:
         key, raw = api_keys.create_key(form.name.data or "", current_user)
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _list_page(form), 400
     # The key exists only in this response: no redirect (it would have to be kept

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from caseapp.extensions import db
 from caseapp.services.admin import settings as admin_settings
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
@@ -75,7 +74,6 @@ def save_scorecard_weights() -> Response | tuple[str, int]:
             current_user,
         )
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return _page(form), 400
     flash(_("The scorecard weights were saved."), "success")
