@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter, defaultdict
 
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from caseapp.bench import benchmark_names
+from caseapp.bench import benchmark_names, seed
 from caseapp.extensions import db
-from caseapp.models import Case, CaseClock, CaseEvent, CaseNumberSequence
+from caseapp.models import Case, CaseClock, CaseEvent, CaseNumberSequence, User
 from caseapp.models.enums import (
     CONFIDENTIAL_KINDS,
     OPEN_STATUSES,
@@ -20,6 +21,8 @@ from caseapp.models.enums import (
     EventAction,
 )
 from caseapp.models.types import utcnow
+from caseapp.services.casework.lifecycle import Actor
+from caseapp.services.filing.cases import NewCase, submit_case
 from tests.conftest import empty_tables
 from tests.factories import new_case
 
@@ -166,3 +169,98 @@ def test_seeding_asks_before_it_writes(app: Flask, runner: FlaskCliRunner) -> No
     assert result.exit_code == 1 and "synthetic cases" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+# The columns filing sets from what is filed; a new seeded case must hold what filing the
+# same input gives. Not compared: the number and access key (drawn), the times the
+# filing takes from its clock (created_at, updated_at), the escalation level (it
+# depends on how long ago the seeded case was received) and the version (the optimistic
+# lock's counter: a clerk's filing updates the new row once more in the same transaction,
+# so it starts at 2; the seeder starts every case at 1).
+FILED_COLUMNS = (
+    "kind",
+    "category_id",
+    "priority",
+    "channel",
+    "status",
+    "language",
+    "title",
+    "description",
+    "address",
+    "public_location",
+    "district_department_id",
+    "latitude",
+    "longitude",
+    "answers",
+    "anonymous",
+    "citizen_name",
+    "citizen_phone",
+    "citizen_email",
+    "citizen_postal_address",
+    "notify_by",
+    "consent_privacy_at",
+    "consent_public",
+    "identity_confidential",
+    "created_by_id",
+    "first_responsible_id",
+    "lead_department_id",
+    "handler_id",
+    "responsible_leader_id",
+    "received_at",
+    "accepted_at",
+    "policy_terms",
+    "next_deadline_at",
+    "paused_at",
+    "close_reason",
+    "decision",
+    "public_answer",
+    "repeat_of_final",
+    "duplicate_of_id",
+    "review_of_id",
+    "review_level",
+)
+
+
+def _as_filed(row: dict[str, object], category_code: str) -> NewCase:
+    """The filing a seeded case's row stands for."""
+    return NewCase(
+        kind=row["kind"],
+        category_code=category_code,
+        title=row["title"],
+        description=row["description"],
+        channel=row["channel"],
+        priority=row["priority"],
+        address=row["address"],
+        public_location=row["public_location"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        citizen_name=row["citizen_name"],
+        citizen_phone=row["citizen_phone"],
+        notify_by=row["notify_by"],
+        consent_privacy=row["consent_privacy_at"] is not None,
+        consent_public=row["consent_public"],
+        anonymous=row["anonymous"],
+        language=row["language"],
+        # Only a clerk sets the day received; a citizen's filing is received as filed.
+        received_at=row["received_at"] if row["created_by_id"] is not None else None,
+    )
+
+
+def test_a_seeded_new_case_holds_what_filing_gives(app_ctx: Flask, demo_base: None) -> None:
+    city = seed.City.load(utcnow())
+    codes = {category.id: category.code for category in city.categories}
+    rng = random.Random(11)
+    drafts = [seed.draft_case(rng, city, CaseStatus.NEW) for _ in range(80)]
+    # One of each kind and way of filing (the citizen on the web, a clerk for them).
+    picked = {(d.case["kind"], d.case["created_by_id"] is not None): d for d in drafts}
+    assert len(picked) >= 10
+    clerk = db.session.get(User, city.intake_id)
+    for (kind, by_clerk), draft in picked.items():
+        row = draft.case
+        actor = Actor.staff(clerk) if by_clerk else Actor.citizen()
+        case, _key = submit_case(
+            _as_filed(row, codes[row["category_id"]]), actor, now=row["created_at"]
+        )
+        filed = {column: getattr(case, column) for column in FILED_COLUMNS}
+        seeded = {column: row[column] for column in FILED_COLUMNS}
+        assert seeded == filed, (kind, by_clerk)

@@ -251,6 +251,8 @@ ANSWERS = (
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯董程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟段"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂建国志海燕玉红梅文华庆民安宁晓"
+# Mobile numbers filing accepts (154 is not allocated: ``normalise_phone`` refuses it).
+MOBILE_PREFIXES = tuple(f"1{a}{b}" for a in "358" for b in "0123456789" if f"{a}{b}" != "54")
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -562,7 +564,7 @@ def _texts(rng: random.Random, category: _Category) -> tuple[str, str, str]:
 
 def _citizen(rng: random.Random) -> tuple[str, str]:
     name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2, 2))))
-    phone = "1" + rng.choice("358") + f"{rng.randrange(10**9):09d}"
+    phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
     return name, phone
 
 
@@ -673,8 +675,10 @@ def _created_at(rng: random.Random, t: _Times, staff_filed: bool) -> datetime:
 
 
 def _people(
-    rng: random.Random, city: City, status: CaseStatus, category: _Category, t: _Times
+    rng: random.Random, city: City, status: CaseStatus, filing: _Filing, t: _Times
 ) -> _People:
+    """Who files, leads, handles and oversees the case, as far as it has got."""
+    category, staff_filed = filing.category, filing.staff_filed
     accepted = t.accepted is not None
     lead = (category.department_id or rng.choice(city.department_ids)) if accepted else None
     handled = status in (S.IN_PROGRESS, S.AWAITING_CITIZEN, S.RESOLVED, S.CLOSED) or (
@@ -689,7 +693,9 @@ def _people(
         else None
     )
     intake = city.intake_id
-    first_responsible = intake if accepted or status is S.REJECTED else None
+    # The clerk who files for a citizen is first responsible (as in ``file_case``);
+    # otherwise intake becomes so on accepting or rejecting.
+    first_responsible = intake if staff_filed or accepted or status is S.REJECTED else None
     return _People(intake, lead, handler, leader, first_responsible)
 
 
@@ -928,7 +934,7 @@ def draft_case(rng: random.Random, city: City, status: CaseStatus) -> _Draft:
     filing = _filing(rng, city)
     t = _timeline(rng, status, city)
     created = _created_at(rng, t, filing.staff_filed)
-    people = _people(rng, city, status, filing.category, t)
+    people = _people(rng, city, status, filing, t)
     outcome = _outcome(rng, status, filing.kind, t)
     story = _Story(city, status, filing, t, created, people, outcome)
     case = {**_filed_columns(rng, story), **_lifecycle_columns(story), **_handling_columns(story)}
