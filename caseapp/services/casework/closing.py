@@ -170,11 +170,7 @@ def decide_redo(
     """A supervisor decides whether a further redo (past the second) is justified."""
     now = now_or(now)
     note = optional_text(note, "note")
-    lifecycle.check_action(case, EventAction.DECIDE_REDO, actor, version)
-    request = lifecycle.pending_request(case, RequestKind.REDO)
-    if request is None:
-        raise NotAllowed("no redo is waiting for a decision")
-    lifecycle.check_not_own_request(request, actor)
+    request = lifecycle.request_to_decide(case, RequestKind.REDO, actor, version)
 
     def effects() -> None:
         lifecycle.settle_request(request, actor, approve, note, now)

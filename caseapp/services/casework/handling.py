@@ -215,11 +215,7 @@ def decide_return(
 ) -> Case:
     """A supervisor approves (→ returned) or denies a late return, with a note."""
     now = now_or(now)
-    lifecycle.check_action(case, EventAction.DECIDE_RETURN, actor, version)
-    request = lifecycle.pending_request(case, RequestKind.RETURN)
-    if request is None:
-        raise NotAllowed("no return request is waiting")
-    lifecycle.check_not_own_request(request, actor)
+    request = lifecycle.request_to_decide(case, RequestKind.RETURN, actor, version)
     note = required_text(note, "note")
     handler = case.handler  # an approved return takes the case from them
 
@@ -523,11 +519,7 @@ def decide_extension(
     """Approve (the resolve deadline moves) or deny the waiting extension request."""
     now = now_or(now)
     note = optional_text(note, "note")
-    lifecycle.check_action(case, EventAction.DECIDE_EXTENSION, actor, version)
-    request = lifecycle.pending_request(case, RequestKind.EXTENSION)
-    if request is None:
-        raise NotAllowed("no extension request is waiting")
-    lifecycle.check_not_own_request(request, actor)
+    request = lifecycle.request_to_decide(case, RequestKind.EXTENSION, actor, version)
     cap, _used = extension_room(case)
     math = deadlines.deadline_math()
 

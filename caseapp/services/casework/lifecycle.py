@@ -259,6 +259,20 @@ def pending_request(case: Case, kind: Any) -> CaseRequest | None:
     )
 
 
+def request_to_decide(
+    case: Case, kind: RequestKind, actor: Actor, version: int | None
+) -> CaseRequest:
+    """The waiting request of ``kind`` that ``actor`` is about to decide, after the
+    checks every decision passes: the table allows the deciding action, a request is
+    waiting, and it is not the actor's own."""
+    check_action(case, DECIDED_BY[kind], actor, version)
+    request = pending_request(case, kind)
+    if request is None:
+        raise NotAllowed(f"no {kind.value} request is waiting for a decision")
+    check_not_own_request(request, actor)
+    return request
+
+
 def _flush_or_stale() -> None:
     try:
         db.session.flush()
