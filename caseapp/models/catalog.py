@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.bilingual import BilingualName
 from caseapp.models.enums import CalendarDayKind, CaseKind, PolicyTerm, QuestionType, TimeUnit
 from caseapp.models.org import Department, User
 from caseapp.models.types import UTCDateTime, str_enum, utcnow
 
 
-class DeadlinePolicy(db.Model):
+class DeadlinePolicy(BilingualName, db.Model):
     """A named set of deadline terms (DESIGN §4); a category names one."""
 
     __tablename__ = "deadline_policies"
@@ -57,7 +58,7 @@ class DeadlineTerm(db.Model):
     policy: Mapped[DeadlinePolicy] = relationship(back_populates="terms")
 
 
-class Category(db.Model):
+class Category(BilingualName, db.Model):
     """A service type (事项分类); its ``service_code`` is the Open311 service code."""
 
     __tablename__ = "categories"
@@ -86,9 +87,6 @@ class Category(db.Model):
         cascade="all, delete-orphan",
         order_by="CategoryQuestion.sort_order",
     )
-
-    def name(self, lang: str) -> str:
-        return self.name_en if lang == "en" else self.name_zh
 
     def group(self, lang: str) -> str:
         return self.group_en if lang == "en" else self.group_zh

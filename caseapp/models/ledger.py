@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.bilingual import BilingualName
 from caseapp.models.enums import LedgerItemStatus, LedgerKind
 from caseapp.models.org import Department, User
 from caseapp.models.types import UTCDateTime, str_enum, utcnow
 
 
-class Ledger(db.Model):
+class Ledger(BilingualName, db.Model):
     """A named register the city reports on, e.g. 理旧账 (the legacy-issue ledger)."""
 
     __tablename__ = "ledgers"
@@ -33,7 +34,7 @@ class Ledger(db.Model):
     )
 
 
-class LedgerCategory(db.Model):
+class LedgerCategory(BilingualName, db.Model):
     __tablename__ = "ledger_categories"
     __table_args__ = (
         sa.UniqueConstraint("ledger_id", "code", name="uq_ledger_categories_ledger_code"),

@@ -9,11 +9,12 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.bilingual import BilingualName
 from caseapp.models.enums import Role
 from caseapp.models.types import UTCDateTime, str_enum, utcnow
 
 
-class Department(db.Model):
+class Department(BilingualName, db.Model):
     """A responsible unit (承办单位); street offices are children of their district."""
 
     __tablename__ = "departments"
@@ -30,9 +31,6 @@ class Department(db.Model):
         remote_side="Department.id", back_populates="children"
     )
     children: Mapped[list[Department]] = relationship(back_populates="parent")
-
-    def name(self, lang: str) -> str:
-        return self.name_en if lang == "en" else self.name_zh
 
     def __repr__(self) -> str:
         return f"<Department {self.code}>"

@@ -126,7 +126,7 @@ def ledger_reports(
         categories = [
             TallyRow(
                 category.id,
-                category.name_en if lang == "en" else category.name_zh,
+                category.name(lang),
                 _sum(c.tally for c in mine if c.category_id == category.id),
             )
             for category in ledger.categories
@@ -184,7 +184,7 @@ def items_query(ledger: Ledger, chosen: ItemFilter, today: date) -> sa.Select[tu
 
 def category_names(ledger: Ledger, lang: str) -> dict[int, str]:
     return {
-        c.id: (c.name_en if lang == "en" else c.name_zh)
+        c.id: c.name(lang)
         for c in db.session.scalars(
             sa.select(LedgerCategory).where(LedgerCategory.ledger_id == ledger.id)
         )

@@ -42,7 +42,7 @@ def row_name(row: TallyRow) -> str:
 def sheet_title(report: LedgerReport, lang: str, taken: set[str]) -> str:
     """The ledger's name cut to Excel's 31 characters, without the characters Excel
     refuses, and unique in the workbook."""
-    name = report.ledger.name_en if lang == "en" else report.ledger.name_zh
+    name = report.ledger.name(lang)
     for char in "[]:*?/\\":
         name = name.replace(char, " ")
     title = name[:31].strip() or report.ledger.code[:31]
@@ -109,7 +109,7 @@ def csv_text(reports: Sequence[LedgerReport], lang: str) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow([str(heading) for heading in CSV_HEADINGS])
     for report in reports:
-        name = report.ledger.name_en if lang == "en" else report.ledger.name_zh
+        name = report.ledger.name(lang)
         for row in report.by_category:
             writer.writerow(
                 cells.csv_row([name, _("Category"), row_name(row), *figures(row.tally)])

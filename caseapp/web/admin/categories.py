@@ -106,8 +106,7 @@ class CategoryForm(FlaskForm):
 def _fill_choices(form: CategoryForm) -> None:
     lang = current_language()
     form.policy_id.choices = choice_list(
-        [("", "—")]
-        + [(str(p.id), p.name_en if lang == "en" else p.name_zh) for p in admin_catalog.policies()]
+        [("", "—")] + [(str(p.id), p.name(lang)) for p in admin_catalog.policies()]
     )
     form.default_department_id.choices = choice_list(
         [("", _("None (intake chooses)"))]

@@ -62,6 +62,7 @@ def _upload_page(ledger: Ledger, form: LedgerUploadForm, problem: str | None = N
         form=form,
         problem=problem,
         columns=importing.COLUMNS,
+        category_names=[c.name(current_language()) for c in ledger.categories],
     )
 
 
@@ -112,7 +113,7 @@ def ledger_import_confirm(code: str) -> Response | tuple[str, int]:
     except NotFound:
         problem = _("This import has expired or was done already. Upload the file again.")
         return _upload_page(ledger, LedgerUploadForm(formdata=None), problem), 404
-    name = ledger.name_en if current_language() == "en" else ledger.name_zh
+    name = ledger.name(current_language())
     flash(
         _("%(count)s items were imported into %(ledger)s.", count=len(items), ledger=name),
         "success",

@@ -56,9 +56,8 @@ def unlink_slug(case_id: int) -> str:
 def _fill_choices(form: LedgerItemForm, ledger: Ledger) -> None:
     lang = current_language()
     form.category_id.choices = choice_list(
-        [("", "—")] + [(str(c.id), c.name_en if lang == "en" else c.name_zh)
-                       for c in ledger_item_page.categories(ledger)]
-    )  # fmt: skip
+        [("", "—")] + [(str(c.id), c.name(lang)) for c in ledger_item_page.categories(ledger)]
+    )
     form.owner_department_id.choices = choice_list(
         [("", "—")] + [(str(d.id), d.name(lang)) for d in directory.departments()]
     )
