@@ -9,9 +9,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
-# One pytest-xdist worker per core, each on a database of its own; a test module stays
-# on one worker. PYTEST_ARGS adds to them (e.g. -m 'not browser').
-XDIST ?= -n auto --dist loadfile
+# One pytest-xdist worker per core, each on a database of its own; tests are handed
+# out as workers get free. PYTEST_ARGS adds to them (e.g. -m 'not browser').
+XDIST ?= -n auto --dist worksteal
 
 .PHONY: run test install install-test browser-deps lint translations clean
 

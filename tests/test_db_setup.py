@@ -93,11 +93,16 @@ def test_a_write_waits_its_turn_then_succeeds(app: Flask, demo_base: None) -> No
     assert 0.4 < waited < 5
 
 
+def _same_database(app: Flask) -> dict[str, str]:
+    """A second app on the suite's database (this worker's, under xdist)."""
+    return {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+
+
 @sqlite_only
 def test_a_writer_gives_up_after_the_busy_timeout_and_leaves_the_lock_free(
     app: Flask, demo_base: None
 ) -> None:
-    impatient = create_app(TestConfig, SQLITE_BUSY_TIMEOUT_MS=300)
+    impatient = create_app(TestConfig, SQLITE_BUSY_TIMEOUT_MS=300, **_same_database(app))
     with write_lock_held_elsewhere(_database(app)), impatient.app_context():
         started = time.monotonic()
         db.session.add(Setting(key="burst-test", value=1))
@@ -123,7 +128,7 @@ def test_a_get_that_writes_is_run_again_as_a_writing_request(
     """A deferred read whose snapshot another writer has overtaken cannot become a
     write (SQLITE_BUSY_SNAPSHOT, whatever the busy timeout): the write is stopped before
     SQLite sees it and the request runs again in BEGIN IMMEDIATE."""
-    writes_on_get = create_app(TestConfig)
+    writes_on_get = create_app(TestConfig, **_same_database(app))
     database = _database(app)
     attempts: list[bool] = []
 
