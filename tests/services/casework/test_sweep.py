@@ -34,9 +34,9 @@ def escalations(case: Case) -> list[dict]:
     return [
         e.data
         for e in db.session.scalars(
-            sa.select(CaseEvent).where(
-                CaseEvent.case_id == case.id, CaseEvent.action == EventAction.ESCALATE
-            )
+            sa.select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.action == EventAction.ESCALATE)
+            .order_by(CaseEvent.id)
         )
     ]
 
