@@ -283,7 +283,7 @@ def test_every_action_writes_one_event_with_the_snapshot() -> None:
 def test_citizen_notices_are_queued_once_each_with_an_idempotency_key() -> None:
     case = case_in(CaseStatus.CLOSED)
     rows = db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.case_id == case.id)
+        sa.select(OutboxMessage).where(OutboxMessage.case_id == case.id).order_by(OutboxMessage.id)
     ).all()
     assert [r.template for r in rows] == ["receipt", "acceptance", "answer", "closing"]
     assert all(r.recipient == "13812345678" and r.channel == "sms" for r in rows)
