@@ -43,6 +43,7 @@ from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing import cases, catalog, duplicates
 from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.messages import N_, Message
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.visibility import public_cases
 
 # The specification's limits: at most 1,000 requests in one answer, a window of at most
@@ -526,6 +527,7 @@ def _api_errors(error: ValidationFailed) -> ValidationFailed:
     return ValidationFailed(error.message, renamed)
 
 
+@one_transaction
 def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -> Filed:
     """File a request for a citizen through the web form's own service (validation,
     deadlines, receipt notice), remembering the key, a token and the media link. The

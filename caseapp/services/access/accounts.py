@@ -19,6 +19,7 @@ from caseapp.services.access.common_passwords import is_common
 from caseapp.services.admin import audit
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.messages import N_, Message
+from caseapp.services.transactions import one_transaction
 
 MIN_PASSWORD_LENGTH = 10
 # A username this short is only refused as the whole password, not inside one.
@@ -30,6 +31,7 @@ def hash_password(password: str) -> str:
     return password_hasher().hash(password)
 
 
+@one_transaction
 def create_user(
     username: str,
     password: str,
@@ -85,6 +87,7 @@ def _dummy_hash() -> str:
     return _UNKNOWN_USER_HASH[key]
 
 
+@one_transaction
 def authenticate(username: str, password: str, now: datetime | None = None) -> User | None:
     """The active user with this username and password, or None — one answer for all
     failures (unknown user, wrong password, deactivated account)."""
@@ -123,6 +126,7 @@ def new_session_token() -> str:
     return secrets.token_hex(16)
 
 
+@one_transaction
 def end_sessions(user: User) -> None:
     """Sign every session of this account out (at sign-out: a cookie copied before it
     must not open a page after it)."""
@@ -158,6 +162,7 @@ def _verifies(user: User, password: str) -> bool:
         return False
 
 
+@one_transaction
 def change_own_password(
     user: User, current_password: str, new_password: str, now: datetime | None = None
 ) -> User:

@@ -25,6 +25,7 @@ from caseapp.models.enums import (
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.filing.cases import now_or
 from caseapp.services.filing.validation import normalise_phone
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.deadlines import DeadlineMath
 
 CODE_TTL = timedelta(minutes=10)
@@ -105,6 +106,7 @@ def _codes_sent(*where: sa.ColumnElement[bool]) -> int:
     return db.session.scalar(sa.select(sa.func.count(TrackingCode.id)).where(*where)) or 0
 
 
+@one_transaction
 def send_tracking_code(case: Case, now: datetime | None = None) -> bool:
     """Queue a six-digit code by SMS to the filer's phone, valid for 10 minutes, unless
     this request or this phone has had all the codes its limits allow for now. A new
@@ -177,6 +179,7 @@ def send_tracking_code(case: Case, now: datetime | None = None) -> bool:
     return True
 
 
+@one_transaction
 def verify_tracking_code(case: Case, code: str, now: datetime | None = None) -> bool:
     """Whether ``code`` is the live code of ``case`` for the filer's phone. Only the
     latest code sent is compared; it is used once and ends after 5 wrong guesses."""

@@ -17,6 +17,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.messages import N_, Message
+from caseapp.services.transactions import one_transaction
 
 # Every key starts with this, so a leaked one is easy to recognise in logs and code.
 KEY_MARK = "csk_"
@@ -95,6 +96,7 @@ def revoke_key(key_id: int, actor: User | None, now: datetime | None = None) -> 
     return key
 
 
+@one_transaction
 def key_for(raw: str | None, now: datetime | None = None) -> ApiKey | None:
     """The key in use that ``raw`` is, with its use recorded; None for an unknown or
     revoked key. (A lookup by hash needs no constant-time comparison.)"""

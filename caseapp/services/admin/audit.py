@@ -63,7 +63,7 @@ class AuditedChange:
         self._snapshot_of = snapshot_of
         self.subject: Any = None
         self.before: dict[str, Any] | None = None
-        self.values: tuple[dict[str, Any] | None, dict[str, Any]] | None = None
+        self.values: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None
 
     def track(self, subject: object, *, new: bool = False) -> None:
         """Name what the change is about, once the input has passed its checks and
@@ -71,9 +71,9 @@ class AuditedChange:
         self.subject = subject
         self.before = None if new else self._snapshot_of(subject)
 
-    def record_as(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+    def record_as(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
         """Write these values instead of the snapshots (what must not be kept: a
-        password, even hashed)."""
+        password, even hashed; ``after`` None for a row deleted)."""
         self.values = (before, after)
 
     def after(self) -> dict[str, Any]:
@@ -101,7 +101,8 @@ def audited(
             db.session.flush()
             before, after = change.values or (change.before, change.after())
             if after != before:
-                record(actor, entity, change.subject.id, action, before, after, now)
+                (key,) = sa.inspect(change.subject).identity
+                record(actor, entity, key, action, before, after, now)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -24,6 +24,7 @@ from caseapp.services.messages import N_
 CODE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 QUESTION_CODE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 LIST_TYPES = (QuestionType.SINGLEVALUELIST, QuestionType.MULTIVALUELIST)
+ENTITY = "category"
 CATEGORY_FIELDS = (
     "service_code",
     "name_zh",
@@ -105,7 +106,7 @@ def category_snapshot(category: Category) -> dict[str, object]:
             "required": q.required,
             "choices": q.choices,
         }
-        for q in category.questions
+        for q in sorted(category.questions, key=lambda q: q.sort_order)
     ]
     return data
 
@@ -237,14 +238,13 @@ def _apply(category: Category, fields: CategoryFields, questions: list[QuestionF
 
 def create_category(actor: User, fields: CategoryFields, now: datetime | None = None) -> Category:
     """Add a category; it is offered on the public form at once."""
-    questions = _validate(fields, None)
-    order = db.session.scalar(sa.select(sa.func.max(Category.sort_order))) or 0
-    category = Category(sort_order=order + 1, questions=[])
-    db.session.add(category)
-    _apply(category, fields, questions)
-    db.session.flush()
-    audit.record(actor, "category", category.id, "create", None, category_snapshot(category), now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "create", category_snapshot, now) as change:
+        questions = _validate(fields, None)
+        order = db.session.scalar(sa.select(sa.func.max(Category.sort_order))) or 0
+        category = Category(sort_order=order + 1, questions=[])
+        db.session.add(category)
+        change.track(category, new=True)
+        _apply(category, fields, questions)
     return category
 
 
@@ -252,41 +252,28 @@ def update_category(
     actor: User, category_id: int, fields: CategoryFields, now: datetime | None = None
 ) -> Category:
     """Change a category; cases filed in it keep the deadline terms they copied."""
-    category = get_category(category_id)
-    questions = _validate(fields, category)
-    before = category_snapshot(category)
-    _apply(category, fields, questions)
-    db.session.flush()
-    db.session.refresh(category)
-    after = category_snapshot(category)
-    if after != before:
-        audit.record(actor, "category", category.id, "update", before, after, now)
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "update", category_snapshot, now) as change:
+        category = get_category(category_id)
+        questions = _validate(fields, category)
+        change.track(category)
+        _apply(category, fields, questions)
     return category
 
 
 def retire_category(actor: User, category_id: int, now: datetime | None = None) -> Category:
     """Take a category off the public form; its cases keep it."""
-    now = now or utcnow()
-    category = get_category(category_id)
-    if category.retired_at is None:
-        before = category_snapshot(category)
-        category.retired_at = now
-        audit.record(
-            actor, "category", category.id, "retire", before, category_snapshot(category), now
-        )
-    db.session.commit()
+    with audit.audited(actor, ENTITY, "retire", category_snapshot, now) as change:
+        category = get_category(category_id)
+        change.track(category)
+        if category.retired_at is None:
+            category.retired_at = now or utcnow()
     return category
 
 
 def unretire_category(actor: User, category_id: int, now: datetime | None = None) -> Category:
     """Offer a retired category again."""
-    category = get_category(category_id)
-    if category.retired_at is not None:
-        before = category_snapshot(category)
+    with audit.audited(actor, ENTITY, "unretire", category_snapshot, now) as change:
+        category = get_category(category_id)
+        change.track(category)
         category.retired_at = None
-        audit.record(
-            actor, "category", category.id, "unretire", before, category_snapshot(category), now
-        )
-    db.session.commit()
     return category

@@ -258,18 +258,17 @@ def _apply_terms(policy: DeadlinePolicy, terms: list[_CleanTerm]) -> None:
 
 def create_policy(actor: User, fields: PolicyFields, now: datetime | None = None) -> DeadlinePolicy:
     """Add a policy; it needs a value of every term for all kinds of case."""
-    terms = _validate_policy(fields, None)
-    policy = DeadlinePolicy(
-        code=fields.code.strip(),
-        name_zh=clean_text(fields.name_zh),
-        name_en=clean_text(fields.name_en),
-        terms=[],
-    )
-    db.session.add(policy)
-    _apply_terms(policy, terms)
-    db.session.flush()
-    audit.record(actor, "deadline_policy", policy.id, "create", None, policy_snapshot(policy), now)
-    db.session.commit()
+    with audit.audited(actor, "deadline_policy", "create", policy_snapshot, now) as change:
+        terms = _validate_policy(fields, None)
+        policy = DeadlinePolicy(
+            code=fields.code.strip(),
+            name_zh=clean_text(fields.name_zh),
+            name_en=clean_text(fields.name_en),
+            terms=[],
+        )
+        db.session.add(policy)
+        change.track(policy, new=True)
+        _apply_terms(policy, terms)
     return policy
 
 
@@ -277,18 +276,13 @@ def update_policy(
     actor: User, policy_id: int, fields: PolicyFields, now: datetime | None = None
 ) -> DeadlinePolicy:
     """Change a policy's names and terms. Cases filed before keep the terms they copied."""
-    policy = get_policy(policy_id)
-    terms = _validate_policy(fields, policy)
-    before = policy_snapshot(policy)
-    policy.name_zh = clean_text(fields.name_zh)
-    policy.name_en = clean_text(fields.name_en)
-    _apply_terms(policy, terms)
-    db.session.flush()
-    db.session.refresh(policy)
-    after = policy_snapshot(policy)
-    if after != before:
-        audit.record(actor, "deadline_policy", policy.id, "update", before, after, now)
-    db.session.commit()
+    with audit.audited(actor, "deadline_policy", "update", policy_snapshot, now) as change:
+        policy = get_policy(policy_id)
+        terms = _validate_policy(fields, policy)
+        change.track(policy)
+        policy.name_zh = clean_text(fields.name_zh)
+        policy.name_en = clean_text(fields.name_en)
+        _apply_terms(policy, terms)
     return policy
 
 
@@ -342,37 +336,32 @@ def add_override(
     if errors:
         raise ValidationFailed(N_("The date was not saved."), errors)
     assert day is not None
-    row = CalendarOverride(day=day, kind=day_kind, note=note, created_by_id=actor.id)
-    db.session.add(row)
-    db.session.flush()
-    audit.record(
-        actor,
-        "calendar_override",
-        row.id,
-        "create",
-        None,
-        audit.snapshot(row, OVERRIDE_FIELDS),
-        now,
-    )
-    db.session.commit()
+    with audit.audited(actor, "calendar_override", "create", _override_snapshot, now) as change:
+        row = CalendarOverride(day=day, kind=day_kind, note=note, created_by_id=actor.id)
+        db.session.add(row)
+        change.track(row, new=True)
     return row
 
 
 def remove_override(actor: User, override_id: int, now: datetime | None = None) -> date:
     """Remove an override; the package's calendar (or Monday–Friday) applies again."""
-    row = db.session.get(CalendarOverride, override_id)
-    if row is None:
-        raise NotFound("no such date")
-    if row.calendar_year is not None:
-        # A year counts as covered only with all of its official schedule.
-        raise ValidationFailed(
-            N_("This date comes from the imported official schedule; import a corrected "
-               "schedule to change it."),
-            {"day": N_("This date comes from the imported official schedule.")},
-        )  # fmt: skip
-    before = audit.snapshot(row, OVERRIDE_FIELDS)
-    day = row.day
-    db.session.delete(row)
-    audit.record(actor, "calendar_override", override_id, "delete", before, None, now)
-    db.session.commit()
+    with audit.audited(actor, "calendar_override", "delete", _override_snapshot, now) as change:
+        row = db.session.get(CalendarOverride, override_id)
+        if row is None:
+            raise NotFound("no such date")
+        if row.calendar_year is not None:
+            # A year counts as covered only with all of its official schedule.
+            raise ValidationFailed(
+                N_("This date comes from the imported official schedule; import a corrected "
+                   "schedule to change it."),
+                {"day": N_("This date comes from the imported official schedule.")},
+            )  # fmt: skip
+        change.track(row)
+        change.record_as(change.before, None)
+        day = row.day
+        db.session.delete(row)
     return day
+
+
+def _override_snapshot(row: CalendarOverride) -> dict[str, Any]:
+    return audit.snapshot(row, OVERRIDE_FIELDS)

@@ -51,14 +51,18 @@ def save_scorecard_weights(
     if errors:
         raise ValidationFailed("the weights were not saved", errors)
     now = now or utcnow()
-    before = asdict(weights())
-    row = db.session.get(Setting, WEIGHTS_SETTING)
-    if row is None:
-        row = Setting(key=WEIGHTS_SETTING, value=chosen, updated_at=now)
-        db.session.add(row)
-    else:
+    with audit.audited(actor, "setting", "update", _weights_of, now) as change:
+        before = asdict(weights())
+        row = db.session.get(Setting, WEIGHTS_SETTING)
+        if row is None:
+            row = Setting(key=WEIGHTS_SETTING, value=chosen, updated_at=now)
+            db.session.add(row)
+        change.track(row, new=True)
+        change.record_as(before, chosen)
         row.value = chosen
         row.updated_at = now
-    audit.record(actor, "setting", WEIGHTS_SETTING, "update", before, chosen, now)
-    db.session.commit()
     return Weights(**chosen)
+
+
+def _weights_of(row: Setting) -> dict[str, int]:
+    return dict(row.value)

@@ -44,6 +44,7 @@ from caseapp.services.casework import lifecycle
 from caseapp.services.errors import NotFound, StaleVersion, ValidationFailed
 from caseapp.services.messages import N_, Message
 from caseapp.services.notices import citizen as notices
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.calendar import WorkingCalendar
 from caseapp.workflow.calendar_schedule import MAX_BYTES, Problem, Schedule, parse_schedule
 from caseapp.workflow.deadlines import DeadlineMath, Pause, Period, period_for
@@ -253,6 +254,7 @@ class ImportResult:
     recomputed: RecomputeResult
 
 
+@one_transaction
 def import_schedule(
     actor: User, data: bytes, filename: str = "", now: datetime | None = None
 ) -> ImportResult:
@@ -430,6 +432,7 @@ def _histories(case_ids: Sequence[int] | None) -> dict[int, _History]:
 _NO_HISTORY = _History([], [], None)
 
 
+@one_transaction
 def recompute_deadlines(actor: User, now: datetime | None = None) -> RecomputeResult:
     """Count every running day clock of the open cases again with the calendar as it is
     now — paused and extended ones included — and mark or unmark it as counted on the

@@ -32,6 +32,7 @@ from caseapp.services.filing.cases import NewCase, file_case, now_or
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.notices import citizen as notices
 from caseapp.services.notices import staff as staff_notices
+from caseapp.services.transactions import one_transaction
 
 MAX_REDOS_WITHOUT_APPROVAL = 2
 REOPEN_WINDOW = timedelta(days=30)
@@ -84,6 +85,7 @@ def check_rate(case: Case, actor: Actor) -> None:
         raise NotAllowed("the case was rated; a supervisor decides on working it again")
 
 
+@one_transaction
 def rate_case(
     case: Case,
     actor: Actor,
@@ -158,6 +160,7 @@ def rate_case(
     return case
 
 
+@one_transaction
 def decide_redo(
     case: Case,
     actor: Actor,
@@ -200,6 +203,7 @@ def decide_redo(
     return case
 
 
+@one_transaction
 def feedback_window_passes(case: Case, now: datetime | None = None) -> Case:
     """The sweep: no rating within the feedback window; the case closes unrated."""
     now = now_or(now)
@@ -217,6 +221,7 @@ def feedback_window_passes(case: Case, now: datetime | None = None) -> Case:
     return case
 
 
+@one_transaction
 def reopen_case(
     case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -244,6 +249,7 @@ def reopen_case(
     return case
 
 
+@one_transaction
 def withdraw_case(
     case: Case,
     actor: Actor,
@@ -354,6 +360,7 @@ def check_review(case: Case, actor: Actor, now: datetime) -> None:
         raise NotAllowed("the 30 days to ask for a review have passed")
 
 
+@one_transaction
 def request_review(
     case: Case, actor: Actor, reason: str, now: datetime | None = None
 ) -> tuple[Case, str]:
@@ -410,6 +417,7 @@ def request_review(
     return review, key
 
 
+@one_transaction
 def exclude_rating(
     case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
 ) -> Case:

@@ -31,6 +31,7 @@ from caseapp.services.filing.attachments import CheckedFile, attach_files, remov
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
 from caseapp.services.notices import citizen as notices
 from caseapp.services.notices import staff as staff_notices
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.deadlines import Period
 from caseapp.workflow.lifecycle import Capacity
 
@@ -41,6 +42,7 @@ def _stop_first_response(case: Case, now: datetime) -> None:
     deadlines.stop_clock(case, Clock.FIRST_RESPONSE, now)
 
 
+@one_transaction
 def forward_case(
     case: Case,
     actor: Actor,
@@ -86,6 +88,7 @@ def held_by_department(case: Case) -> bool:
     return case.lead_department_id is not None
 
 
+@one_transaction
 def reassign_case(
     case: Case,
     actor: Actor,
@@ -150,6 +153,7 @@ def _returned_effects(case: Case, now: datetime) -> None:
     case.assists = []
 
 
+@one_transaction
 def return_case(
     case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -172,6 +176,7 @@ def return_case(
     return case
 
 
+@one_transaction
 def request_return(
     case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
 ) -> CaseRequest:
@@ -204,6 +209,7 @@ def request_return(
     return request
 
 
+@one_transaction
 def decide_return(
     case: Case,
     actor: Actor,
@@ -240,6 +246,7 @@ def decide_return(
     return case
 
 
+@one_transaction
 def sign_for_case(
     case: Case,
     actor: Actor,
@@ -283,6 +290,7 @@ def sign_for_case(
     return case
 
 
+@one_transaction
 def ask_citizen(
     case: Case, actor: Actor, question: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -363,6 +371,7 @@ def _resume(
     return case
 
 
+@one_transaction
 def resolve_case(
     case: Case,
     actor: Actor,
@@ -420,6 +429,7 @@ def resolve_case(
     return case
 
 
+@one_transaction
 def record_contact(
     case: Case,
     actor: Actor,
@@ -457,6 +467,7 @@ def extension_room(case: Case) -> tuple[Period, int]:
     return cap, used
 
 
+@one_transaction
 def request_extension(
     case: Case,
     actor: Actor,
@@ -507,6 +518,7 @@ def request_extension(
     return request
 
 
+@one_transaction
 def decide_extension(
     case: Case,
     actor: Actor,
@@ -544,6 +556,7 @@ def decide_extension(
     return case
 
 
+@one_transaction
 def add_note(
     case: Case,
     actor: Actor,
@@ -575,6 +588,7 @@ def add_note(
     return case
 
 
+@one_transaction
 def add_information(case: Case, actor: Actor, text: str, now: datetime | None = None) -> Case:
     """The citizen adds information to an open case."""
     now = now_or(now)

@@ -25,6 +25,7 @@ from caseapp.services.filing.validation import clean_text, has_control_character
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 from caseapp.services.notices import citizen as notices
+from caseapp.services.transactions import one_transaction
 
 # Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).
 PETITION_CHANNELS = ("court", "arbitration", "administrative_review", "discipline_inspection")
@@ -63,6 +64,7 @@ def _first_responsible(case: Case, actor: Actor) -> None:
         add_participant(case, actor.user)
 
 
+@one_transaction
 def answer_directly(
     case: Case, actor: Actor, answer: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -92,6 +94,7 @@ def answer_directly(
     return case
 
 
+@one_transaction
 def reject_case(
     case: Case,
     actor: Actor,
@@ -128,6 +131,7 @@ def reject_case(
     return case
 
 
+@one_transaction
 def reinstate_case(
     case: Case, actor: Actor, reason: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -156,6 +160,7 @@ def reinstate_case(
     return case
 
 
+@one_transaction
 def merge_case(
     case: Case, actor: Actor, into: Case, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -224,6 +229,7 @@ def handler_in(department_id: int, handler_id: int | None) -> User | None:
     return handler
 
 
+@one_transaction
 def dispatch_case(
     case: Case,
     actor: Actor,

@@ -19,10 +19,12 @@ from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import now_or
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.notices import staff as staff_notices
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import may_see_identity
 
 
+@one_transaction
 def urge_case(
     case: Case, actor: Actor, text: str, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -51,6 +53,7 @@ def urge_case(
     return case
 
 
+@one_transaction
 def set_responsible_leader(
     case: Case, actor: Actor, leader_id: int, *, version: int | None, now: datetime | None = None
 ) -> Case:
@@ -98,6 +101,7 @@ def _milestone_rows(case: Case, milestones: list[Milestone], today: date) -> lis
     return sorted(rows, key=lambda row: (row.due_on, row.position))
 
 
+@one_transaction
 def set_case_plan(
     case: Case,
     actor: Actor,
@@ -136,6 +140,7 @@ def set_case_plan(
     return case
 
 
+@one_transaction
 def mark_legacy(
     case: Case, actor: Actor, *, version: int | None, now: datetime | None = None
 ) -> LedgerItem:
@@ -147,6 +152,7 @@ def mark_legacy(
     return item
 
 
+@one_transaction
 def link_ledger_item(
     case: Case, actor: Actor, item_id: int, *, version: int | None, now: datetime | None = None
 ) -> LedgerItem:
@@ -176,6 +182,7 @@ class Contact:
     postal_address: str
 
 
+@one_transaction
 def reveal_contact(case: Case, actor: Actor, now: datetime | None = None) -> Contact:
     """Show the citizen's name and contact; every reveal is an event."""
     now = now_or(now)

@@ -51,6 +51,7 @@ from caseapp.services.filing.validation import (
 )
 from caseapp.services.messages import N_, Message
 from caseapp.services.notices import citizen as notices
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.citizen_access import may_be_followed
 from caseapp.workflow.deadlines import snapshot_terms
 from caseapp.workflow.lifecycle import SUBMIT_WHO
@@ -252,6 +253,7 @@ def check_filing(
     return clean
 
 
+@one_transaction
 def submit_case(
     new: NewCase,
     actor: Actor,
@@ -451,6 +453,7 @@ def check_follow(case: Case, actor: Actor) -> None:
     lifecycle.check_action(case, EventAction.FOLLOW, actor, None)
 
 
+@one_transaction
 def follow_case(
     case: Case,
     actor: Actor,
@@ -497,6 +500,7 @@ def follower_of(case: Case, actor: Actor) -> CaseFollower:
     return follower
 
 
+@one_transaction
 def unfollow_case(case: Case, actor: Actor, now: datetime | None = None) -> None:
     """A follower stops following: they are told nothing more, their private link stops
     working, and their name and phone leave the case."""
@@ -518,6 +522,7 @@ def unfollow_case(case: Case, actor: Actor, now: datetime | None = None) -> None
     lifecycle.commit()
 
 
+@one_transaction
 def choose_notices(case: Case, actor: Actor, notify_by: NotifyBy) -> CaseFollower:
     """A follower chooses how they are told of progress (their own row, not the case)."""
     follower = follower_of(case, actor)

@@ -39,6 +39,7 @@ from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.filing.validation import EARLIEST_DATE, LATEST_DATE, has_control_characters
 from caseapp.services.ledgers.items import set_item_status
 from caseapp.services.messages import N_, Message
+from caseapp.services.transactions import one_transaction
 
 MAX_ROWS = 5_000
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -558,6 +559,7 @@ def _text(value: Any, *, keep_lines: bool = False) -> str:
 # --- importing --------------------------------------------------------------------------
 
 
+@one_transaction
 def import_items(
     ledger: Ledger, preview: ImportPreview, actor_id: int | None, now: datetime
 ) -> list[LedgerItem]:

@@ -44,6 +44,7 @@ from caseapp.services.casework.plans import Milestone, checked_milestones
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
 from caseapp.services.filing.validation import clean_text, has_control_characters, parse_id
 from caseapp.services.messages import N_
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.ledger_items import (
     HAND_ACTIONS,
     CasesChanged,
@@ -433,6 +434,7 @@ def find_item(reference: str) -> LedgerItem:
     return item
 
 
+@one_transaction
 def create_item(
     ledger: Ledger,
     actor: User,
@@ -477,6 +479,7 @@ def create_item(
     return item
 
 
+@one_transaction
 def update_item(
     item: LedgerItem,
     actor: User,
@@ -546,6 +549,7 @@ def update_item(
     return item
 
 
+@one_transaction
 def write_off_item(
     item: LedgerItem, actor: User, note: str, now: datetime | None = None
 ) -> LedgerItem:
@@ -566,6 +570,7 @@ def write_off_item(
     return item
 
 
+@one_transaction
 def reopen_item(
     item: LedgerItem, actor: User, note: str, now: datetime | None = None
 ) -> LedgerItem:
@@ -584,6 +589,7 @@ def reopen_item(
     return item
 
 
+@one_transaction
 def unlink_case(
     item: LedgerItem, case: Case, actor: User, note: str, now: datetime | None = None
 ) -> LedgerItem:

@@ -14,6 +14,7 @@ from caseapp.models.enums import OutboxStatus
 from caseapp.models.types import utcnow
 from caseapp.services.admin import audit
 from caseapp.services.errors import NotFound
+from caseapp.services.transactions import one_transaction
 
 AUDITED = ("status", "attempts", "next_attempt_at")
 
@@ -49,6 +50,7 @@ def _audit(
     audit.record(actor, "outbox", message.id, action, before, audit.snapshot(message, AUDITED), now)
 
 
+@one_transaction
 def retry(message_id: int, actor: User, now: datetime | None = None) -> OutboxMessage:
     """Send a dead notice again from the next worker round, with a fresh count of tries."""
     now = now or utcnow()
@@ -62,6 +64,7 @@ def retry(message_id: int, actor: User, now: datetime | None = None) -> OutboxMe
     return message
 
 
+@one_transaction
 def drop(message_id: int, actor: User, now: datetime | None = None) -> OutboxMessage:
     """Give a dead notice up for good (it stays on record as dropped)."""
     now = now or utcnow()

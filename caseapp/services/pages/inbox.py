@@ -11,6 +11,7 @@ from caseapp.extensions import db
 from caseapp.models import InboxMessage, User
 from caseapp.models.types import utcnow
 from caseapp.services.errors import NotFound
+from caseapp.services.transactions import one_transaction
 
 
 def messages_for(user: User, limit: int = 100) -> Sequence[InboxMessage]:
@@ -27,6 +28,7 @@ def messages_for(user: User, limit: int = 100) -> Sequence[InboxMessage]:
     ).all()
 
 
+@one_transaction
 def mark_read(user: User, message_id: int, now: datetime | None = None) -> InboxMessage:
     """Mark one of the user's own notices read (another's is NotFound)."""
     message = db.session.scalar(

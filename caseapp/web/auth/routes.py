@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from caseapp.extensions import db, limiter
+from caseapp.extensions import limiter
 from caseapp.models import User
 from caseapp.security import start_staff_session
 from caseapp.services.access import accounts
@@ -111,7 +111,6 @@ def change_password() -> Response | str | tuple[str, int]:
             user, form.current_password.data or "", form.new_password.data or ""
         )
     except ValidationFailed as error:
-        db.session.rollback()
         if "current_password" in error.field_errors:
             throttle.record_failure(user.username)
         apply_field_errors(form, error)

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
@@ -311,11 +310,9 @@ def case_action(number: str, slug: str) -> Response | tuple[str, int]:
     try:
         spec.run(case, form, _actor(), version)
     except StaleVersion:
-        db.session.rollback()
         fresh = case_for_staff(number, current_user)
         return render_case(fresh, open_slug=slug, open_form=form, conflict=True), 409
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return render_case(
             case_for_staff(number, current_user), open_slug=slug, open_form=form

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from caseapp.extensions import db
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import Role
@@ -65,7 +64,6 @@ def _mark_legacy(case: Case, actor: Actor) -> None:
     try:
         supervision.mark_legacy(case, actor, version=case.version)
     except DomainError:
-        db.session.rollback()
         flash(
             _("The request was filed but not marked as a legacy issue: mark it on its page."),
             "error",

@@ -129,10 +129,8 @@ def _act(
     try:
         run(item)
     except StaleVersion:
-        db.session.rollback()
         return render_item(_item(item_id), open_slug=slug, open_form=form, conflict=True), 409
     except ValidationFailed as error:
-        db.session.rollback()
         apply_field_errors(form, error)
         return render_item(_item(item_id), open_slug=slug, open_form=form), 400
     flash(done, "success")
@@ -225,7 +223,6 @@ def new_ledger_item(code: str) -> Response | str | tuple[str, int]:
                 ledger, current_user, form.fields(), code=form.code.data or ""
             )
         except ValidationFailed as error:
-            db.session.rollback()
             apply_field_errors(form, error)
         else:
             flash(_("The ledger item was added."), "success")
