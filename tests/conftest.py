@@ -214,13 +214,13 @@ def demo_base(request: pytest.FixtureRequest, app: Flask, snapshots: Snapshots) 
 
     with app.app_context():
         if "demo_city" in request.fixturenames:
-            snapshots.restore("city", _load_city)
+            snapshots.restore("city", load_demo_city)
         else:
             snapshots.restore("base", load_base)
         db.session.remove()
 
 
-def _load_city() -> None:
+def load_demo_city() -> None:
     from caseapp.demo.base import load_base
     from caseapp.demo.city import load_city
 

@@ -15,9 +15,8 @@ from caseapp.services.ledgers import items as ledgers
 
 
 @pytest.fixture
-def city(app_ctx: Flask) -> None:
-    load_base()
-    assert load_city() is True
+def city(app_ctx: Flask, demo_city: None) -> None:
+    """The demo city as its loader made it (once per worker, put back for each test)."""
 
 
 def _items(ledger_code: str) -> dict[tuple[str, LedgerItemStatus], int]:

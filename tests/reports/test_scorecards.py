@@ -19,15 +19,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
+from caseapp.demo.base import load_base
 from caseapp.models import Case
-from caseapp.models.enums import Satisfaction
+from caseapp.models.enums import RequestKind, Satisfaction
 from caseapp.reports import scorecards
 from caseapp.reports.scorecards import PeriodKind, Scorecard, period_containing
 from caseapp.services.casework import clocks as deadlines
-from caseapp.services.casework import closing, intake
+from caseapp.services.casework import closing, decisions, intake
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
-from tests.conftest import _client_as
+from tests.conftest import Snapshots, _client_as
 from tests.factories import department, new_case, staff
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -101,8 +102,14 @@ class Story:
         return self
 
     def deny_redo(self, when: datetime) -> Story:
-        closing.decide_redo(
-            self.case, staff("supervisor"), False, "已尽力办理", version=None, now=when
+        decisions.decide_request(
+            RequestKind.REDO,
+            self.case,
+            staff("supervisor"),
+            False,
+            "已尽力办理",
+            version=None,
+            now=when,
         )
         return self
 
@@ -271,9 +278,20 @@ def figures(card: Scorecard) -> dict[str, object]:
     )
 
 
-@pytest.fixture
-def november(app_ctx: Flask, demo_base: None) -> scorecards.ScorecardReport:
+def _load_november() -> None:
+    load_base()
     city_of_november()
+
+
+@pytest.fixture
+def november_city(app_ctx: Flask, demo_base: None, snapshots: Snapshots) -> None:
+    """The demo base and ``city_of_november``: built once per worker, put back for each
+    test (the stories take a second or more to play)."""
+    snapshots.restore("november", _load_november)
+
+
+@pytest.fixture
+def november(november_city: None) -> scorecards.ScorecardReport:
     return scorecards.report(NOVEMBER, NOW, deadlines.deadline_math())
 
 
@@ -320,11 +338,10 @@ def test_the_weekly_trend_splits_the_same_events_by_week(
     assert sum(p.card.rated for p in trend) == 17
 
 
-def test_weights_set_by_the_admin_change_the_composite(app_ctx: Flask, demo_base: None) -> None:
+def test_weights_set_by_the_admin_change_the_composite(november_city: None) -> None:
     from caseapp.extensions import db
     from caseapp.models import Setting
 
-    city_of_november()
     db.session.add(
         Setting(
             key=scorecards.WEIGHTS_SETTING,
@@ -383,12 +400,9 @@ ARGS = "period=month&day=2026-11-15&lang=zh_CN"
 
 
 @pytest.fixture
-def november_client(
-    app: Flask, app_ctx: Flask, demo_base: None, time_machine: object
-) -> FlaskClient:
+def november_client(app: Flask, november_city: None, time_machine: object) -> FlaskClient:
     """A supervisor signed in on 2 December, after the November of ``city_of_november``."""
     time_machine.move_to(NOW, tick=False)  # type: ignore[attr-defined]
-    city_of_november()
     return _client_as(app, "supervisor")
 
 
@@ -470,10 +484,9 @@ def test_a_leader_may_not_see_scorecards(app: Flask, demo_base: None) -> None:
 
 
 def test_the_public_page_shows_the_department_rates(
-    client: FlaskClient, app_ctx: Flask, demo_base: None, time_machine: object
+    client: FlaskClient, november_city: None, time_machine: object
 ) -> None:
     time_machine.move_to(NOW, tick=False)  # type: ignore[attr-defined]
-    city_of_november()
     html = client.get("/stats?lang=zh_CN").get_data(as_text=True)
     section = html[html.index('id="by-department"') :]
     row = re.search(r"<th scope=\"row\">市住房和城乡建设局</th>(.*?)</tr>", section, re.S)

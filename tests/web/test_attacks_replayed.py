@@ -18,24 +18,28 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from caseapp.demo.base import load_base
-from caseapp.demo.city import load_city
 from caseapp.extensions import db, limiter
 from caseapp.models import Case, CaseFollower, Department, OutboxMessage, TrackingCode, User
 from caseapp.models.enums import WORKED_STATUSES, CaseKind, CaseStatus, NotifyBy
 from caseapp.services.filing.cases import new_access_key
-from tests.conftest import DEMO_PASSWORD, AuthActions, csrf_token, empty_tables, table_fingerprint
+from tests.conftest import (
+    DEMO_PASSWORD,
+    AuthActions,
+    Snapshots,
+    csrf_token,
+    empty_tables,
+    load_demo_city,
+    table_fingerprint,
+)
 from tests.factories import case_in
 
 HUGE = str(2**70)
 
 
 @pytest.fixture(scope="module")
-def city(app: Flask) -> Iterator[None]:
+def city(app: Flask, snapshots: Snapshots) -> Iterator[None]:
     with app.app_context():
-        empty_tables(db.engine)
-        load_base()
-        assert load_city() is True
+        snapshots.restore("city", load_demo_city)
         db.session.remove()
     yield
     with app.app_context():

@@ -27,11 +27,12 @@ from caseapp.models.enums import (
     EventAction,
     LedgerKind,
     PetitionDecision,
+    RequestKind,
     Role,
     Satisfaction,
 )
 from caseapp.services.access.accounts import create_user
-from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import closing, decisions, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor, check_action
 from caseapp.services.errors import DomainError, NotAllowed
@@ -252,8 +253,14 @@ def with_unsatisfied_rating(status: CaseStatus, kind: CaseKind, step: Steps) -> 
     """A case in ``status`` carrying an unsatisfied rating (a redo, or a refused one)."""
     if status is CL:
         case = awaiting_redo_decision(kind, step)
-        closing.decide_redo(
-            case, staff("supervisor"), False, "不再重办。", version=None, now=step()
+        decisions.decide_request(
+            RequestKind.REDO,
+            case,
+            staff("supervisor"),
+            False,
+            "不再重办。",
+            version=None,
+            now=step(),
         )
         return case
     case = fresh(RS, kind)
@@ -316,8 +323,8 @@ RUN: dict[EventAction, Run] = {
     A.REQUEST_RETURN: lambda c, a: casework.request_return(
         c, a, "非本单位职责。", version=None, now=LATE
     ),
-    A.DECIDE_RETURN: lambda c, a: casework.decide_return(
-        c, a, True, "同意退回。", version=None, now=LATER
+    A.DECIDE_RETURN: lambda c, a: decisions.decide_request(
+        RequestKind.RETURN, c, a, True, "同意退回。", version=None, now=LATER
     ),
     A.SIGN_FOR: lambda c, a: casework.sign_for_case(
         c, a, version=None, handler_id=user("handler").id, now=NOW
@@ -335,8 +342,8 @@ RUN: dict[EventAction, Run] = {
     A.REOPEN: lambda c, a: closing.reopen_case(c, a, "问题仍未解决。", version=None, now=NOW),
     A.WITHDRAW: lambda c, a: closing.withdraw_case(c, a, "已自行解决。", now=NOW),
     A.REQUEST_REVIEW: lambda c, a: closing.request_review(c, a, "对处理意见不服。", now=NOW),
-    A.DECIDE_REDO: lambda c, a: closing.decide_redo(
-        c, a, True, "确有必要。", version=None, now=NOW
+    A.DECIDE_REDO: lambda c, a: decisions.decide_request(
+        RequestKind.REDO, c, a, True, "确有必要。", version=None, now=NOW
     ),
     A.NOTE: lambda c, a: casework.add_note(c, a, "已与街道联系。", version=None, now=NOW),
     A.ADD_INFORMATION: lambda c, a: casework.add_information(c, a, "破损处在站牌旁。", now=NOW),
@@ -344,8 +351,8 @@ RUN: dict[EventAction, Run] = {
     A.REQUEST_EXTENSION: lambda c, a: casework.request_extension(
         c, a, 2, "需协调施工单位。", version=None, now=NOW
     ),
-    A.DECIDE_EXTENSION: lambda c, a: casework.decide_extension(
-        c, a, True, "同意。", version=None, now=NOW + timedelta(minutes=1)
+    A.DECIDE_EXTENSION: lambda c, a: decisions.decide_request(
+        RequestKind.EXTENSION, c, a, True, "同意。", version=None, now=NOW + timedelta(minutes=1)
     ),
     A.URGE: lambda c, a: supervision.urge_case(c, a, "请加快办理。", version=None, now=NOW),
     A.SET_LEADER: lambda c, a: supervision.set_responsible_leader(
@@ -505,11 +512,11 @@ ROW_CONDITIONS: dict[str, Callable[[], object]] = {
     "request_return-within-the-window": lambda: casework.request_return(
         fresh(D), staff("handler"), "非本单位职责。", version=None, now=NOW
     ),
-    "decide_return-with-no-request": lambda: casework.decide_return(
-        fresh(D), staff("supervisor"), True, version=None, now=NOW
+    "decide_return-with-no-request": lambda: decisions.decide_request(
+        RequestKind.RETURN, fresh(D), staff("supervisor"), True, version=None, now=NOW
     ),
-    "decide_extension-with-no-request": lambda: casework.decide_extension(
-        fresh(IP), staff("supervisor"), True, version=None, now=NOW
+    "decide_extension-with-no-request": lambda: decisions.decide_request(
+        RequestKind.EXTENSION, fresh(IP), staff("supervisor"), True, version=None, now=NOW
     ),
     # "closed (not merged) ... within 30 days of the close"
     "reopen-a-merged-case": lambda: closing.reopen_case(
@@ -549,8 +556,14 @@ MUST_RECORD: dict[str, Callable[[], object]] = {
         fresh(IP), staff("supervisor"), department("cgj").id, " ", version=None, now=NOW
     ),
     # decide return: "approve or deny, with note"
-    "decide_return-with-no-note": lambda: casework.decide_return(
-        prepare(A.DECIDE_RETURN, D, HELP), staff("supervisor"), False, "", version=None, now=LATER
+    "decide_return-with-no-note": lambda: decisions.decide_request(
+        RequestKind.RETURN,
+        prepare(A.DECIDE_RETURN, D, HELP),
+        staff("supervisor"),
+        False,
+        "",
+        version=None,
+        now=LATER,
     ),
 }
 

@@ -26,7 +26,7 @@ from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import intake, lifecycle
 from caseapp.services.casework.effects import close_case
 from caseapp.services.casework.intake import optional_text, required_text
-from caseapp.services.casework.lifecycle import Actor
+from caseapp.services.casework.lifecycle import Actor, Decision
 from caseapp.services.errors import NotAllowed
 from caseapp.services.filing.cases import NewCase, file_case, now_or
 from caseapp.services.ledgers import items as ledgers
@@ -160,47 +160,19 @@ def rate_case(
     return case
 
 
-@one_transaction
-def decide_redo(
-    case: Case,
-    actor: Actor,
-    approve: bool,
-    note: str = "",
-    *,
-    version: int | None,
-    now: datetime | None = None,
-) -> Case:
-    """A supervisor decides whether a further redo (past the second) is justified."""
-    now = now_or(now)
-    note = optional_text(note, "note")
-    request = lifecycle.request_to_decide(case, RequestKind.REDO, actor, version)
-
-    def effects() -> None:
-        lifecycle.settle_request(request, actor, approve, note, now)
-        if approve:
-            _start_redo(case, now)
-        else:
-            close_case(case, now, CloseReason.RATED)
-
-    outcome = lifecycle.apply_action(
-        case,
-        EventAction.DECIDE_REDO,
-        actor,
-        now,
-        expected_version=version,
-        to_status=redo_status(case) if approve else CaseStatus.CLOSED,
-        internal_text=note,
-        data={"approved": approve},
-        effects=effects,
+def decide_redo(decision: Decision) -> None:
+    """A further redo (past the second): approved, the case is worked again; denied, it
+    closes on the rating."""
+    case, now = decision.case, decision.now
+    outcome = lifecycle.apply_decision(
+        decision,
+        to_status=redo_status(case) if decision.approve else CaseStatus.CLOSED,
+        on_approve=lambda: _start_redo(case, now),
+        on_deny=lambda: close_case(case, now, CloseReason.RATED),
     )
-    ledgers.reevaluate_items_of(case, now, _actor_id(actor))
-    if approve:
-        notices.notify_citizens(case, outcome.event, "redo")
-    else:
-        notices.notify_citizens(case, outcome.event, "closing")
-    staff_notices.approval_decided(case, request, actor, now)
-    lifecycle.commit()
-    return case
+    ledgers.reevaluate_items_of(case, now, _actor_id(decision.actor))
+    notices.notify_citizens(case, outcome.event, "redo" if decision.approve else "closing")
+    staff_notices.approval_decided(case, decision.request, decision.actor, now)
 
 
 @one_transaction

@@ -25,7 +25,7 @@ from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.effects import hand_to_department, leave_department
 from caseapp.services.casework.intake import handler_in, optional_text, required_text
-from caseapp.services.casework.lifecycle import Actor
+from caseapp.services.casework.lifecycle import Actor, Decision
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
@@ -209,41 +209,18 @@ def request_return(
     return request
 
 
-@one_transaction
-def decide_return(
-    case: Case,
-    actor: Actor,
-    approve: bool,
-    note: str = "",
-    *,
-    version: int | None,
-    now: datetime | None = None,
-) -> Case:
-    """A supervisor approves (→ returned) or denies a late return, with a note."""
-    now = now_or(now)
-    request = lifecycle.request_to_decide(case, RequestKind.RETURN, actor, version)
-    note = required_text(note, "note")
-    handler = case.handler  # an approved return takes the case from them
-
-    def effects() -> None:
-        lifecycle.settle_request(request, actor, approve, note, now)
-        if approve:
-            _returned_effects(case, now)
-
-    lifecycle.apply_action(
-        case,
-        EventAction.DECIDE_RETURN,
-        actor,
-        now,
-        expected_version=version,
-        to_status=CaseStatus.RETURNED if approve else case.status,
-        internal_text=note,
-        data={"approved": approve, "request_id": request.id},
-        effects=effects,
+def decide_return(decision: Decision) -> None:
+    """A late return: approved, the case goes back (returned) and its handler loses it;
+    denied, it stays where it is."""
+    case, now = decision.case, decision.now
+    handler = case.handler
+    lifecycle.apply_decision(
+        decision,
+        to_status=CaseStatus.RETURNED if decision.approve else case.status,
+        data={"request_id": decision.request.id},
+        on_approve=lambda: _returned_effects(case, now),
     )
-    staff_notices.approval_decided(case, request, actor, now, handler=handler)
-    lifecycle.commit()
-    return case
+    staff_notices.approval_decided(case, decision.request, decision.actor, now, handler=handler)
 
 
 @one_transaction
@@ -518,42 +495,18 @@ def request_extension(
     return request
 
 
-@one_transaction
-def decide_extension(
-    case: Case,
-    actor: Actor,
-    approve: bool,
-    note: str = "",
-    *,
-    version: int | None,
-    now: datetime | None = None,
-) -> Case:
-    """Approve (the resolve deadline moves) or deny the waiting extension request."""
-    now = now_or(now)
-    note = optional_text(note, "note")
-    request = lifecycle.request_to_decide(case, RequestKind.EXTENSION, actor, version)
+def decide_extension(decision: Decision) -> None:
+    """An extension: approved, the running resolve deadline moves by the days asked."""
+    case, request = decision.case, decision.request
     cap, _used = extension_room(case)
     math = deadlines.deadline_math()
 
-    def effects() -> None:
-        lifecycle.settle_request(request, actor, approve, note, now)
-        if approve:
-            for row in deadlines.running(case, Clock.RESOLVE):
-                deadlines.extend_clock(row, Period(TimeUnit(cap.unit), request.days or 0), math)
+    def extend() -> None:
+        for row in deadlines.running(case, Clock.RESOLVE):
+            deadlines.extend_clock(row, Period(TimeUnit(cap.unit), request.days or 0), math)
 
-    lifecycle.apply_action(
-        case,
-        EventAction.DECIDE_EXTENSION,
-        actor,
-        now,
-        expected_version=version,
-        internal_text=note,
-        data={"approved": approve, "days": request.days},
-        effects=effects,
-    )
-    staff_notices.approval_decided(case, request, actor, now)
-    lifecycle.commit()
-    return case
+    lifecycle.apply_decision(decision, data={"days": request.days}, on_approve=extend)
+    staff_notices.approval_decided(case, request, decision.actor, decision.now)
 
 
 @one_transaction

@@ -273,6 +273,51 @@ def request_to_decide(
     return request
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A decision being taken on a waiting request (see ``decisions.decide_request``)."""
+
+    case: Case
+    request: CaseRequest
+    actor: Actor
+    approve: bool
+    note: str
+    now: datetime
+    version: int | None
+
+
+def apply_decision(
+    decision: Decision,
+    *,
+    to_status: CaseStatus | None = None,
+    data: dict[str, Any] | None = None,
+    on_approve: Callable[[], None] | None = None,
+    on_deny: Callable[[], None] | None = None,
+) -> Outcome:
+    """Settle the request, run what approving or denying it does, and write the
+    deciding event (``approved`` and ``data``, the note as its internal text). The
+    caller commits."""
+    d = decision
+
+    def effects() -> None:
+        settle_request(d.request, d.actor, d.approve, d.note, d.now)
+        then = on_approve if d.approve else on_deny
+        if then is not None:
+            then()
+
+    return apply_action(
+        d.case,
+        DECIDED_BY[d.request.kind],
+        d.actor,
+        d.now,
+        expected_version=d.version,
+        to_status=to_status,
+        internal_text=d.note,
+        data={"approved": d.approve, **(data or {})},
+        effects=effects,
+    )
+
+
 def _flush_or_stale() -> None:
     try:
         db.session.flush()

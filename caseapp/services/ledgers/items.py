@@ -557,17 +557,7 @@ def write_off_item(
     already. It stands until the item's cases next change (see ``reevaluate_item``): a
     case closing with an answer leaves it, one still open after such a change, or newly
     linked open, takes it back."""
-    now = now or utcnow()
-    _require_manager(actor)
-    note = _note(note)
-    if item.status is LedgerItemStatus.WRITTEN_OFF:
-        raise ValidationFailed(N_("This item is written off already."))
-    _claim(item, now, unless_status=LedgerItemStatus.WRITTEN_OFF)
-    set_item_status(
-        item, LedgerItemStatus.WRITTEN_OFF, LedgerItemAction.WRITE_OFF, now, actor.id, note=note
-    )
-    db.session.commit()
-    return item
+    return _mark_by_hand(item, actor, note, now, LedgerItemAction.WRITE_OFF)
 
 
 @one_transaction
@@ -576,15 +566,28 @@ def reopen_item(
 ) -> LedgerItem:
     """Take a written-off item back in progress, with a note saying why; it stands until
     the item's cases next change."""
+    return _mark_by_hand(item, actor, note, now, LedgerItemAction.REOPEN)
+
+
+def _mark_by_hand(
+    item: LedgerItem, actor: User, note: str, now: datetime | None, action: LedgerItemAction
+) -> LedgerItem:
+    """A write-off or reopen by hand: the new status is what the rule gives after the
+    mark (``item_status``); the item must be written off to reopen, and not to write off."""
     now = now or utcnow()
     _require_manager(actor)
     note = _note(note)
-    if item.status is not LedgerItemStatus.WRITTEN_OFF:
+    written_off = item.status is LedgerItemStatus.WRITTEN_OFF
+    if action is LedgerItemAction.WRITE_OFF and written_off:
+        raise ValidationFailed(N_("This item is written off already."))
+    if action is LedgerItemAction.REOPEN and not written_off:
         raise ValidationFailed(N_("Only a written-off item can be reopened."))
-    _claim(item, now, status=LedgerItemStatus.WRITTEN_OFF)
-    set_item_status(
-        item, LedgerItemStatus.IN_PROGRESS, LedgerItemAction.REOPEN, now, actor.id, note=note
-    )
+    if written_off:
+        _claim(item, now, status=LedgerItemStatus.WRITTEN_OFF)
+    else:
+        _claim(item, now, unless_status=LedgerItemStatus.WRITTEN_OFF)
+    status = item_status([HandMark(action)], started=True)
+    set_item_status(item, status, action, now, actor.id, note=note)
     db.session.commit()
     return item
 

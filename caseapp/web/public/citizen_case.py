@@ -4,7 +4,7 @@ it, and the services check the case's state again when the action is taken."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, send_file, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,7 @@ from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing import cases as case_service
-from caseapp.services.filing.attachments import open_attachment
+from caseapp.web.files import send_case_file
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.public import access, bp
 from caseapp.web.public.forms import (
@@ -77,13 +77,7 @@ def _done(number: str, message: str) -> Response:
 @access.citizen_route(A.OPEN_FILE)
 def citizen_file(case: Case, actor: Actor, attachment_id: int) -> Response:
     attachment = citizen_access.attachment(case, actor, attachment_id)
-    path = open_attachment(attachment, current_app.config["UPLOAD_DIR"])
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=attachment.content_type == "application/pdf",
-        download_name=attachment.filename,
-    )
+    return send_case_file(attachment)
 
 
 @bp.route("/track/<number>/information", methods=["POST"])

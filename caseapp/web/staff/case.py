@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -22,17 +22,18 @@ from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Rol
 from caseapp.models.types import ID_MAX, utcnow
 from caseapp.services import directory
 from caseapp.services.access.staff import case_for_staff
-from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import closing, decisions, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework import lifecycle as lifecycle_service
 from caseapp.services.casework.lifecycle import Actor, capacities_of
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
-from caseapp.services.filing.attachments import Upload, checked_uploads, open_attachment
+from caseapp.services.filing.attachments import Upload, checked_uploads
 from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 from caseapp.services.notices.written import decision_notice_kind
 from caseapp.services.pages import case_page as page_data
+from caseapp.web.files import send_case_file
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int
 from caseapp.web.public.forms import choice_list
@@ -112,7 +113,7 @@ ACTIONS: dict[str, ActionSpec] = {
         c, a, f.text.data, version=v), N_("Return to intake"), N_("The case was returned.")),
     "request-return": ActionSpec(A.REQUEST_RETURN, forms.TextForm, lambda c, f, a, v: casework.request_return(
         c, a, f.text.data, version=v), N_("Ask to return"), N_("The return request was sent.")),
-    "decide-return": ActionSpec(A.DECIDE_RETURN, forms.DecisionForm, lambda c, f, a, v: casework.decide_return(
+    "decide-return": ActionSpec(A.DECIDE_RETURN, forms.DecisionForm, lambda c, f, a, v: decisions.decide_request(RequestKind.RETURN,
         c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the return"), N_("The return was decided.")),
     "sign": ActionSpec(A.SIGN_FOR, forms.SignForm, lambda c, f, a, v: casework.sign_for_case(
         c, a, version=v, handler_id=parse_id(f.handler.data)), N_("Sign for"), N_("The case was signed for.")),
@@ -124,7 +125,7 @@ ACTIONS: dict[str, ActionSpec] = {
         c, a, f.method.data, f.text.data or "", version=v), N_("Record contact"), N_("The contact was recorded.")),
     "extension": ActionSpec(A.REQUEST_EXTENSION, forms.ExtensionForm, lambda c, f, a, v: casework.request_extension(
         c, a, f.days.data, f.reason.data, version=v), N_("Ask for more time"), N_("The extension request was sent.")),
-    "decide-extension": ActionSpec(A.DECIDE_EXTENSION, forms.DecisionForm, lambda c, f, a, v: casework.decide_extension(
+    "decide-extension": ActionSpec(A.DECIDE_EXTENSION, forms.DecisionForm, lambda c, f, a, v: decisions.decide_request(RequestKind.EXTENSION,
         c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the extension"), N_("The extension was decided.")),
     "resolve": ActionSpec(A.RESOLVE, forms.ResolveForm, lambda c, f, a, v: casework.resolve_case(
         c, a, f.text.data, version=v, decision=PetitionDecision(f.decision.data) if f.decision.data else None,
@@ -136,7 +137,7 @@ ACTIONS: dict[str, ActionSpec] = {
         N_("Record the follow-up rating"), N_("The rating was recorded.")),
     "reopen": ActionSpec(A.REOPEN, forms.TextForm, lambda c, f, a, v: closing.reopen_case(
         c, a, f.text.data, version=v), N_("Reopen"), N_("The case was reopened.")),
-    "decide-redo": ActionSpec(A.DECIDE_REDO, forms.DecisionForm, lambda c, f, a, v: closing.decide_redo(
+    "decide-redo": ActionSpec(A.DECIDE_REDO, forms.DecisionForm, lambda c, f, a, v: decisions.decide_request(RequestKind.REDO,
         c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide on a further redo"), N_("The redo was decided.")),
     "urge": ActionSpec(A.URGE, forms.TextForm, lambda c, f, a, v: supervision.urge_case(
         c, a, f.text.data, version=v), N_("Urge"), N_("The case was urged.")),
@@ -344,10 +345,4 @@ def reveal_contact(number: str) -> str:
 def case_file(number: str, attachment_id: int) -> Response:
     case = case_for_staff(number, current_user)
     attachment = next((a for a in case.attachments if a.id == attachment_id), None) or abort(404)
-    path = open_attachment(attachment, current_app.config["UPLOAD_DIR"])
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=attachment.content_type == "application/pdf",
-        download_name=attachment.filename,
-    )
+    return send_case_file(attachment)

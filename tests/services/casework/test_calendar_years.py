@@ -23,9 +23,9 @@ from caseapp.models import (
     CaseEvent,
     OutboxMessage,
 )
-from caseapp.models.enums import CalendarDayKind, CaseStatus, Clock, EventAction
+from caseapp.models.enums import CalendarDayKind, CaseStatus, Clock, EventAction, RequestKind
 from caseapp.services.admin import policies as admin_policies
-from caseapp.services.casework import calendar_years, intake
+from caseapp.services.casework import calendar_years, decisions, intake
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import handling as casework
 from caseapp.services.errors import ValidationFailed
@@ -203,7 +203,7 @@ def test_a_running_clock_reaching_an_uncovered_year_warns_before_december(admin)
     assert deadlines.calendar_warning(local(2026, 11, 25, 9)) == []
     casework.request_extension(case, factories.staff("handler"), 10, "需协调", version=None,
                                now=local(2026, 11, 25, 9))  # fmt: skip
-    casework.decide_extension(case, factories.staff("supervisor"), True, version=None,
+    decisions.decide_request(RequestKind.EXTENSION, case, factories.staff("supervisor"), True, version=None,
                               now=local(2026, 11, 25, 10))  # fmt: skip
     # 5 + 10 working days from 20 November: still 2026 (11 December).
     assert deadlines.calendar_warning(local(2026, 11, 25, 11)) == []
@@ -337,7 +337,7 @@ def _extended_over_new_year() -> Case:
     assert running(case.id, Clock.RESOLVE).due_at == end_of(date(2027, 1, 1))  # 1 Jan worked
     casework.request_extension(case, factories.staff("handler"), 5, "需协调", version=None,
                                now=local(2026, 12, 28, 9))  # fmt: skip
-    casework.decide_extension(case, factories.staff("supervisor"), True, version=None,
+    decisions.decide_request(RequestKind.EXTENSION, case, factories.staff("supervisor"), True, version=None,
                               now=local(2026, 12, 28, 10))  # fmt: skip
     resolve = running(case.id, Clock.RESOLVE)
     assert resolve.due_at == end_of(date(2027, 1, 8)) and resolve.on_fallback
@@ -420,7 +420,7 @@ def test_recompute_changes_nothing_where_the_calendar_did_not_change(admin) -> N
     casework.citizen_replies(case, factories.Actor.citizen(), "已补充", version=None,
                              now=local(2026, 10, 9, 11))  # fmt: skip
     casework.request_extension(case, worker, 3, "需协调", version=None, now=local(2026, 10, 12, 9))
-    casework.decide_extension(case, factories.staff("supervisor"), True, version=None,
+    decisions.decide_request(RequestKind.EXTENSION, case, factories.staff("supervisor"), True, version=None,
                               now=local(2026, 10, 12, 10))  # fmt: skip
     casework.ask_citizen(case, worker, "再补充。", version=None, now=local(2026, 10, 13, 9))
     before = {(r.id, r.due_at) for r in db.session.get(Case, case.id).clocks if not r.stopped_at}

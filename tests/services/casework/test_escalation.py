@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseClock, CaseEvent, InboxMessage, User
-from caseapp.models.enums import CaseStatus, Clock, EventAction
+from caseapp.models.enums import CaseStatus, Clock, EventAction, RequestKind
 from caseapp.services.casework import clocks as deadlines
+from caseapp.services.casework import decisions, intake, supervision
 from caseapp.services.casework import handling as casework
-from caseapp.services.casework import intake, supervision
 from caseapp.services.casework.sweep import run_sweep
 from caseapp.workflow.deadlines import (
     LEVEL_DUE_SOON,
@@ -240,8 +240,13 @@ def test_supervision_survives_an_extension() -> None:
     casework.request_extension(
         case, staff("handler"), 3, "需要联合勘查", version=None, now=MONDAY + timedelta(hours=3)
     )
-    casework.decide_extension(
-        case, staff("supervisor"), True, version=None, now=MONDAY + timedelta(hours=4)
+    decisions.decide_request(
+        RequestKind.EXTENSION,
+        case,
+        staff("supervisor"),
+        True,
+        version=None,
+        now=MONDAY + timedelta(hours=4),
     )
     resolve = running(case, Clock.RESOLVE)
     assert resolve.due_at > due
@@ -255,7 +260,9 @@ def test_an_extension_of_a_clock_due_soon_starts_a_new_episode() -> None:
     run_sweep(now=soon)
     assert running(case, Clock.RESOLVE).escalation_level == LEVEL_DUE_SOON
     casework.request_extension(case, staff("handler"), 3, "需要联合勘查", version=None, now=soon)
-    casework.decide_extension(case, staff("supervisor"), True, version=None, now=soon)
+    decisions.decide_request(
+        RequestKind.EXTENSION, case, staff("supervisor"), True, version=None, now=soon
+    )
     resolve = running(case, Clock.RESOLVE)
     assert resolve.escalation_level == LEVEL_NONE
     run_sweep(now=when_level(resolve, LEVEL_DUE_SOON))

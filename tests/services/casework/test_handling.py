@@ -19,13 +19,14 @@ from caseapp.models.enums import (
     PetitionDecision,
     PolicyTerm,
     Priority,
+    RequestKind,
     RequestStatus,
     Role,
     Satisfaction,
 )
 from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import clocks as deadlines
-from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import closing, decisions, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
@@ -142,17 +143,28 @@ def test_extension_within_the_cap_moves_the_deadline() -> None:
             case, staff("handler"), 2, "再申请", version=None, now=local(2026, 11, 3, 9, 5)
         )
     with pytest.raises(NotAllowed):  # the handler does not decide
-        casework.decide_extension(case, staff("handler"), True, version=None)
-    casework.decide_extension(
-        case, staff("supervisor"), True, "同意", version=None, now=local(2026, 11, 3, 11, 0)
+        decisions.decide_request(RequestKind.EXTENSION, case, staff("handler"), True, version=None)
+    decisions.decide_request(
+        RequestKind.EXTENSION,
+        case,
+        staff("supervisor"),
+        True,
+        "同意",
+        version=None,
+        now=local(2026, 11, 3, 11, 0),
     )
     assert before == local(2026, 11, 6)  # end of Thursday 5 November
     assert due(case, Clock.RESOLVE) == local(2026, 11, 12)  # + Fri, Mon, Tue, Wed
     casework.request_extension(
         case, staff("handler"), 6, "仍需时间", version=None, now=local(2026, 11, 4, 9, 0)
     )
-    casework.decide_extension(
-        case, staff("supervisor"), True, version=None, now=local(2026, 11, 4, 10, 0)
+    decisions.decide_request(
+        RequestKind.EXTENSION,
+        case,
+        staff("supervisor"),
+        True,
+        version=None,
+        now=local(2026, 11, 4, 10, 0),
     )
     with pytest.raises(ValidationFailed):  # 10 working days used: the cap
         casework.request_extension(
@@ -164,8 +176,10 @@ def test_a_petition_extension_is_decided_by_the_department_lead() -> None:
     case = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION, category="petition")
     casework.request_extension(case, staff("handler"), 30, "需调取档案", version=None)
     with pytest.raises(NotAllowed):
-        casework.decide_extension(case, staff("supervisor"), True, version=None)
-    casework.decide_extension(case, staff("lead"), True, version=None)
+        decisions.decide_request(
+            RequestKind.EXTENSION, case, staff("supervisor"), True, version=None
+        )
+    decisions.decide_request(RequestKind.EXTENSION, case, staff("lead"), True, version=None)
     assert case.requests[0].status is RequestStatus.APPROVED
 
 
@@ -188,8 +202,14 @@ def test_direct_return_only_within_two_working_days_then_by_request() -> None:
         casework.return_case(case, staff("handler"), "不属于本单位", version=None, now=late)
     casework.request_return(case, staff("handler"), "不属于本单位", version=None, now=late)
     assert case.status is CaseStatus.DISPATCHED
-    casework.decide_return(
-        case, staff("supervisor"), True, "同意退回", version=None, now=late + timedelta(hours=1)
+    decisions.decide_request(
+        RequestKind.RETURN,
+        case,
+        staff("supervisor"),
+        True,
+        "同意退回",
+        version=None,
+        now=late + timedelta(hours=1),
     )
     assert case.status is CaseStatus.RETURNED
 
@@ -221,7 +241,8 @@ def test_redo_gives_a_fresh_period_and_past_two_redos_a_supervisor_decides() -> 
     )
     assert case.status is CaseStatus.RESOLVED and case.reopen_count == 2
     assert deadlines.running(case) == []  # no clock closes it meanwhile
-    closing.decide_redo(
+    decisions.decide_request(
+        RequestKind.REDO,
         case,
         staff("supervisor"),
         False,
@@ -594,8 +615,14 @@ def test_dispatch_after_a_reinstated_rejection_keeps_the_resolve_promise() -> No
     casework.request_extension(
         case, staff("handler2"), 2, "需要现场勘查", version=None, now=local(2026, 11, 4, 9, 0)
     )
-    casework.decide_extension(
-        case, staff("supervisor"), True, "同意", version=None, now=local(2026, 11, 4, 10, 0)
+    decisions.decide_request(
+        RequestKind.EXTENSION,
+        case,
+        staff("supervisor"),
+        True,
+        "同意",
+        version=None,
+        now=local(2026, 11, 4, 10, 0),
     )
     assert due(case, Clock.RESOLVE) == local(2026, 11, 10)  # + Friday and Monday
 
@@ -605,12 +632,12 @@ def test_a_lead_does_not_approve_the_petition_extension_they_asked_for() -> None
     case = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION, category="petition")
     casework.request_extension(case, staff("lead"), 10, "需调取档案", version=None)
     with pytest.raises(NotAllowed, match="own request"):
-        casework.decide_extension(case, staff("lead"), True, version=None)
+        decisions.decide_request(RequestKind.EXTENSION, case, staff("lead"), True, version=None)
     assert case.requests[0].status is RequestStatus.PENDING
     other_lead = Actor.staff(
         create_user("lead-b", "long-enough-pw", "住建局副局长", [Role.LEAD], "zjj")
     )
-    casework.decide_extension(case, other_lead, True, version=None)
+    decisions.decide_request(RequestKind.EXTENSION, case, other_lead, True, version=None)
     assert case.requests[0].status is RequestStatus.APPROVED
 
 
@@ -625,8 +652,12 @@ def test_a_supervisor_who_is_also_a_lead_does_not_approve_their_own_return() -> 
     late = local(2026, 11, 5, 9, 0)
     casework.request_return(case, both, "不属于本单位", version=None, now=late)
     with pytest.raises(NotAllowed, match="own request"):
-        casework.decide_return(case, both, True, "同意", version=None, now=late)
-    casework.decide_return(case, staff("supervisor"), True, "同意", version=None, now=late)
+        decisions.decide_request(
+            RequestKind.RETURN, case, both, True, "同意", version=None, now=late
+        )
+    decisions.decide_request(
+        RequestKind.RETURN, case, staff("supervisor"), True, "同意", version=None, now=late
+    )
     assert case.status is CaseStatus.RETURNED
 
 
@@ -645,7 +676,9 @@ def test_a_supervisor_who_recorded_the_rating_does_not_decide_the_further_redo()
         now=local(2026, 11, 23, 9, 0),
     )  # fmt: skip
     with pytest.raises(NotAllowed, match="own request"):
-        closing.decide_redo(case, staff("supervisor"), False, "不再重办", version=None)
+        decisions.decide_request(
+            RequestKind.REDO, case, staff("supervisor"), False, "不再重办", version=None
+        )
     other = Actor.staff(create_user("sup-b", "long-enough-pw", "督办二", [Role.SUPERVISOR], None))
-    closing.decide_redo(case, other, False, "不再重办", version=None)
+    decisions.decide_request(RequestKind.REDO, case, other, False, "不再重办", version=None)
     assert case.status is CaseStatus.CLOSED

@@ -53,7 +53,7 @@ from caseapp.models.enums import (
 )
 from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import clocks as deadlines
-from caseapp.services.casework import closing, intake, supervision, sweep
+from caseapp.services.casework import closing, decisions, intake, supervision, sweep
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import DomainError
@@ -338,7 +338,7 @@ ACTIONS: dict[str, tuple[list[str], Run]] = {
     ),
     "decide-return": (
         ["supervisor", "supervisor-2"],
-        lambda d, w, c, a, now: casework.decide_return(
+        lambda d, w, c, a, now: decisions.decide_request(RequestKind.RETURN,
             c, a, d.draw(st.booleans()), "已核实。", version=None, now=now
         ),
     ),
@@ -368,7 +368,7 @@ ACTIONS: dict[str, tuple[list[str], Run]] = {
     ),
     "decide-redo": (
         ["supervisor", "supervisor-2"],
-        lambda d, w, c, a, now: closing.decide_redo(
+        lambda d, w, c, a, now: decisions.decide_request(RequestKind.REDO,
             c, a, d.draw(st.booleans()), "已研判。", version=None, now=now
         ),
     ),
@@ -389,7 +389,7 @@ ACTIONS: dict[str, tuple[list[str], Run]] = {
     ),
     "decide-extension": (
         ["supervisor", "dept-lead", "dept-lead-2"],
-        lambda d, w, c, a, now: casework.decide_extension(
+        lambda d, w, c, a, now: decisions.decide_request(RequestKind.EXTENSION,
             c, a, d.draw(st.booleans()), "", version=None, now=now
         ),
     ),

@@ -12,7 +12,8 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import Category
-from caseapp.models.enums import CaseKind, CaseStatus, Channel, NotifyBy
+from caseapp.models.enums import CaseKind, CaseStatus, Channel, NotifyBy, RequestKind
+from caseapp.services.casework import decisions
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.intake import optional_text, required_text
 from caseapp.services.errors import ValidationFailed
@@ -162,7 +163,9 @@ def test_a_decision_note_with_a_control_character_changes_nothing(
     casework.request_extension(case, staff("handler"), 3, "需要协调。", version=None)
     version = case.version
     with pytest.raises(ValidationFailed):
-        casework.decide_extension(case, staff("lead"), True, "同意\x07", version=None)
+        decisions.decide_request(
+            RequestKind.EXTENSION, case, staff("supervisor"), True, "同意\x07", version=None
+        )
     db.session.rollback()
     assert case.version == version
 

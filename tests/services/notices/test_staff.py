@@ -12,9 +12,16 @@ import sqlalchemy as sa
 
 from caseapp.extensions import db
 from caseapp.models import Case, InboxMessage, OutboxMessage, User
-from caseapp.models.enums import CaseKind, CaseStatus, Clock, OutboxChannel, Satisfaction
+from caseapp.models.enums import (
+    CaseKind,
+    CaseStatus,
+    Clock,
+    OutboxChannel,
+    RequestKind,
+    Satisfaction,
+)
 from caseapp.services.casework import clocks as deadlines
-from caseapp.services.casework import closing, intake, supervision
+from caseapp.services.casework import closing, decisions, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.notices import staff as staff_notices
@@ -98,8 +105,14 @@ def test_a_late_return_request_tells_the_supervisors_and_the_decision_the_asker(
     assert inbox("approval_waiting") == {
         "supervisor": {"kind": "return", "number": case.number, "title": case.title}
     }
-    casework.decide_return(
-        case, staff("supervisor"), False, "属于本单位职责", version=None, now=late
+    decisions.decide_request(
+        RequestKind.RETURN,
+        case,
+        staff("supervisor"),
+        False,
+        "属于本单位职责",
+        version=None,
+        now=late,
     )
     assert inbox("approval_decided") == {
         "lead": {"kind": "return", "approved": False, "number": case.number, "title": case.title}
@@ -110,7 +123,9 @@ def test_an_approved_return_tells_the_handler_it_took_the_case_from() -> None:
     case = case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0))
     late = local(2026, 11, 9, 9, 0)
     casework.request_return(case, staff("lead"), "不属于本单位", version=None, now=late)
-    casework.decide_return(case, staff("supervisor"), True, "同意", version=None, now=late)
+    decisions.decide_request(
+        RequestKind.RETURN, case, staff("supervisor"), True, "同意", version=None, now=late
+    )
     assert case.status is CaseStatus.RETURNED and case.handler_id is None
     assert set(inbox("approval_decided")) == {"lead", "handler"}
 
@@ -125,7 +140,9 @@ def test_a_redo_past_the_second_tells_the_supervisors_and_the_decision_the_handl
     assert inbox("approval_waiting") == {
         "supervisor": {"kind": "redo", "number": case.number, "title": case.title}
     }
-    closing.decide_redo(case, staff("supervisor"), True, "再次重办", version=None)
+    decisions.decide_request(
+        RequestKind.REDO, case, staff("supervisor"), True, "再次重办", version=None
+    )
     told = inbox("approval_decided")
     assert set(told) == {"intake", "handler"}  # who recorded the call, and the handler
     assert told["handler"]["approved"] is True and "due" not in told["handler"]
@@ -137,8 +154,14 @@ def test_an_approved_extension_tells_the_asker_the_new_deadline() -> None:
     casework.request_extension(
         case, staff("handler"), 4, "需要联合勘查", version=None, now=local(2026, 11, 3, 9, 0)
     )
-    casework.decide_extension(
-        case, staff("supervisor"), True, "同意", version=None, now=local(2026, 11, 3, 11, 0)
+    decisions.decide_request(
+        RequestKind.EXTENSION,
+        case,
+        staff("supervisor"),
+        True,
+        "同意",
+        version=None,
+        now=local(2026, 11, 3, 11, 0),
     )
     new_due = deadlines.running(case, Clock.RESOLVE)[0].due_at
     assert new_due == local(2026, 11, 12)
@@ -159,7 +182,9 @@ def test_a_denied_extension_names_no_deadline() -> None:
     case = case_in(CaseStatus.IN_PROGRESS)
     give_email("handler")
     casework.request_extension(case, staff("handler"), 2, "需要时间", version=None)
-    casework.decide_extension(case, staff("supervisor"), False, "可按期办结", version=None)
+    decisions.decide_request(
+        RequestKind.EXTENSION, case, staff("supervisor"), False, "可按期办结", version=None
+    )
     told = inbox("approval_decided")
     assert told["handler"]["approved"] is False and "due" not in told["handler"]
     [mail] = emails()
@@ -212,7 +237,9 @@ def test_a_decision_on_a_stale_version_tells_no_one() -> None:
     casework.request_extension(case, staff("handler"), 2, "需要时间", version=None)
     stale = case.version - 1
     with pytest.raises(StaleVersion):
-        casework.decide_extension(case, staff("supervisor"), True, version=stale)
+        decisions.decide_request(
+            RequestKind.EXTENSION, case, staff("supervisor"), True, version=stale
+        )
     db.session.rollback()
     assert inbox("approval_decided") == {}
 

@@ -11,7 +11,8 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import InboxMessage
-from caseapp.models.enums import CaseStatus
+from caseapp.models.enums import CaseStatus, RequestKind
+from caseapp.services.casework import decisions
 from caseapp.services.casework.sweep import run_sweep
 from tests.conftest import AuthActions, csrf_token
 from tests.factories import case_in, user
@@ -64,7 +65,7 @@ def test_urges_and_decisions_read_as_sentences_with_local_deadlines(
             case, staff("handler"), 4, "需要联合勘查", version=None,
             now=datetime(2026, 11, 3, 9, 0, tzinfo=TZ),
         )  # fmt: skip
-        casework.decide_extension(
+        decisions.decide_request(RequestKind.EXTENSION,
             case, staff("supervisor"), True, version=None,
             now=datetime(2026, 11, 3, 11, 0, tzinfo=TZ),
         )  # fmt: skip
