@@ -9,6 +9,7 @@ from flask import Flask, current_app, request, session
 from flask_babel import format_datetime, get_locale
 
 from caseapp.extensions import babel
+from caseapp.models.bilingual import in_language
 
 
 def select_locale() -> str:
@@ -83,7 +84,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def language_context() -> dict[str, object]:
         lang = current_language()
-        city = app.config["CITY_NAME_EN"] if lang == "en" else app.config["CITY_NAME_ZH"]
+        city = in_language(lang, app.config["CITY_NAME_ZH"], app.config["CITY_NAME_EN"])
         return {
             "lang": lang,
             "languages": app.config["LANGUAGES"],

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Mapped
+
+T = TypeVar("T")
+
+
+def in_language(lang: str, zh: T, en: T) -> T:
+    """``en`` for a reader of English, ``zh`` otherwise: the one place the city's two
+    languages are chosen between (names, labels, a column to select)."""
+    return en if lang == "en" else zh
 
 
 class BilingualName:
@@ -21,4 +29,4 @@ class BilingualName:
 
     def name(self, lang: str) -> str:
         """The name in ``lang``: English for ``"en"``, Chinese otherwise."""
-        return self.name_en if lang == "en" else self.name_zh
+        return in_language(lang, self.name_zh, self.name_en)

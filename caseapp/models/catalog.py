@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
-from caseapp.models.bilingual import BilingualName
+from caseapp.models.bilingual import BilingualName, in_language
 from caseapp.models.enums import CalendarDayKind, CaseKind, PolicyTerm, QuestionType, TimeUnit
 from caseapp.models.org import Department, User
 from caseapp.models.types import UTCDateTime, str_enum, utcnow
@@ -89,7 +89,11 @@ class Category(BilingualName, db.Model):
     )
 
     def group(self, lang: str) -> str:
-        return self.group_en if lang == "en" else self.group_zh
+        return in_language(lang, self.group_zh, self.group_en)
+
+    def description(self, lang: str) -> str:
+        """The description in ``lang``, or the name where there is none."""
+        return in_language(lang, self.description_zh, self.description_en) or self.name(lang)
 
 
 class CategoryQuestion(db.Model):
@@ -113,6 +117,13 @@ class CategoryQuestion(db.Model):
     # For list types: [{"key": "...", "name_zh": "...", "name_en": "..."}]
     choices: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def label(self, lang: str) -> str:
+        return in_language(lang, self.label_zh, self.label_en)
+
+    def choice_names(self, lang: str) -> list[tuple[str, str]]:
+        """A list question's choices as (key, name in ``lang``)."""
+        return [(c["key"], in_language(lang, c["name_zh"], c["name_en"])) for c in self.choices]
 
     category: Mapped[Category] = relationship(back_populates="questions")
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from caseapp.extensions import db
 from caseapp.models import Case, Category
+from caseapp.models.bilingual import in_language
 from caseapp.models.enums import OPEN_STATUSES, CaseStatus
 from caseapp.models.types import utcnow
 from caseapp.reports import scorecards
@@ -93,7 +94,7 @@ def category_status_counts(lang: str) -> list[CategoryStatusCount]:
         .group_by(Case.category_id, Case.status)
         .subquery()
     )
-    name = Category.name_en if lang == "en" else Category.name_zh
+    name = in_language(lang, Category.name_zh, Category.name_en)
     query = sa.select(Category.id, name, cells.c.status, cells.c.n).join(
         cells, cells.c.category_id == Category.id
     )
@@ -184,7 +185,7 @@ class PublicScorecardRow:
     composite: float | None
 
     def name(self, lang: str) -> str:
-        return self.name_en if lang == "en" else self.name_zh
+        return in_language(lang, self.name_zh, self.name_en)
 
 
 @dataclass(frozen=True)

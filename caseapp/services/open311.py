@@ -140,7 +140,7 @@ def list_services(locale: str = "zh_CN") -> list[Service]:
         Service(
             service_code=c.service_code,
             service_name=c.name(lang),
-            description=(c.description_en if lang == "en" else c.description_zh) or c.name(lang),
+            description=c.description(lang),
             metadata=bool(_asked(c)),
             type="realtime",
             keywords=",".join(c.keywords.split()),
@@ -172,11 +172,8 @@ def service_definition(service_code: str, locale: str = "zh_CN") -> ServiceDefin
             required=q.required,
             datatype_description=DATATYPE_DESCRIPTIONS.get(q.datatype, ""),
             order=position,
-            description=q.label_en if lang == "en" else q.label_zh,
-            values=tuple(
-                AttributeValue(c["key"], c["name_en"] if lang == "en" else c["name_zh"])
-                for c in q.choices
-            ),
+            description=q.label(lang),
+            values=tuple(AttributeValue(key, name) for key, name in q.choice_names(lang)),
         )
         for position, q in enumerate(_asked(category), start=1)
     )

@@ -718,7 +718,7 @@ def template_workbook(ledger: Ledger, lang: str) -> IO[bytes]:
         width = _TEMPLATE_WIDTHS.get(column.key, 14)
         sheet.column_dimensions[get_column_letter(index)].width = width
 
-    categories = [c.name_en if english else c.name_zh for c in ledger.categories]
+    categories = [c.name(lang) for c in ledger.categories]
     departments = db.session.scalars(
         sa.select(Department).where(Department.retired_at.is_(None)).order_by(Department.code)
     ).all()

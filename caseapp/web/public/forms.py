@@ -158,11 +158,9 @@ def request_form_for(category: Category, lang: str, **kwargs: Any) -> RequestFor
     for question in category.questions:
         if question.retired_at is not None:
             continue
-        label = question.label_en if lang == "en" else question.label_zh
+        label = question.label(lang)
         validators: list[Any] = [InputRequired(REQUIRED)] if question.required else [Optional()]
-        choices = choice_list(
-            (c["key"], c["name_en"] if lang == "en" else c["name_zh"]) for c in question.choices
-        )
+        choices = choice_list(question.choice_names(lang))
         field: Field
         if question.datatype is QuestionType.SINGLEVALUELIST:
             field = RadioField(label, choices=choices, validators=validators)

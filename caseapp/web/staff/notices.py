@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from caseapp.i18n import city_timezone
 from caseapp.labels import decision_label
+from caseapp.models.bilingual import in_language
 from caseapp.models.enums import TimeUnit
 from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import supervision
@@ -82,7 +83,7 @@ def _sheet(notice: WrittenNotice) -> Markup:
             notice=notice,
             case=notice.case,
             notice_lang=lang,
-            city=config["CITY_NAME_EN"] if lang == "en" else config["CITY_NAME_ZH"],
+            city=in_language(lang, config["CITY_NAME_ZH"], config["CITY_NAME_EN"]),
             title=notice_title(notice.kind),
             belongs_to=str(BELONGS_TO[notice.belongs_to]) if notice.belongs_to else "",
             decision=decision_label(notice.decision) if notice.decision else "",
