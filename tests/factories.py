@@ -149,3 +149,48 @@ def case_in(
     return closing.rate_case(
         case, Actor.citizen(), True, Satisfaction.SATISFIED, version=None, now=t()
     )
+
+
+# --- ledgers and departments, as an admin or a migration would make them -------------------
+
+from caseapp.models import Ledger, LedgerCategory  # noqa: E402
+from caseapp.models.enums import LedgerKind  # noqa: E402
+
+Names = tuple[str, str, str]  # code, Chinese name, English name
+
+
+def ledger(
+    code: str = "ss2021",
+    kind: LedgerKind = LedgerKind.CAMPAIGN,
+    name_zh: str = "我为群众办实事",
+    name_en: str = "Practical things",
+    categories: tuple[Names, ...] = (("projects", "项目建设服务", "Projects"),),
+) -> Ledger:
+    """A ledger with its categories (in the order given), committed."""
+    made = Ledger(
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        kind=kind,
+        categories=[
+            LedgerCategory(code=c, name_zh=zh, name_en=en, sort_order=order)
+            for order, (c, zh, en) in enumerate(categories)
+        ],
+    )
+    db.session.add(made)
+    db.session.commit()
+    return made
+
+
+def legacy_ledger() -> Ledger:
+    """The legacy-issue ledger (理旧账) that marking a case legacy files it in."""
+    return ledger("legacy", LedgerKind.LEGACY, "理旧账", "Legacy issues", categories=())
+
+
+def new_department(
+    code: str, name_zh: str, name_en: str, *, parent: Department | None = None, **fields: object
+) -> Department:
+    """A department added to the session (the caller commits with the rest)."""
+    made = Department(code=code, name_zh=name_zh, name_en=name_en, parent=parent, **fields)
+    db.session.add(made)
+    return made

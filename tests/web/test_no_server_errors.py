@@ -59,8 +59,8 @@ from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Requ
 
 from caseapp import create_app
 from caseapp.extensions import db, limiter
-from caseapp.models import Case, Category, Ledger, LedgerCategory, OutboxMessage
-from caseapp.models.enums import CaseKind, CaseStatus, LedgerKind, NotifyBy, OutboxStatus, Role
+from caseapp.models import Case, Category, Ledger, OutboxMessage
+from caseapp.models.enums import CaseKind, CaseStatus, NotifyBy, OutboxStatus, Role
 from caseapp.services.access import accounts
 from caseapp.services.admin import api_keys
 from caseapp.services.admin import catalog as admin_catalog
@@ -77,7 +77,7 @@ from caseapp.services.ledgers import items as ledgers
 from caseapp.web.open311.openapi import openapi_document
 from config import TestConfig
 from tests.conftest import DEMO_PASSWORD, AuthActions, empty_tables
-from tests.factories import case_in, department, staff, user
+from tests.factories import case_in, department, ledger, legacy_ledger, staff, user
 
 EXAMPLES = int(os.environ.get("CASEAPP_FUZZ_ROUTE_EXAMPLES", "3"))
 PHASES = (
@@ -346,23 +346,8 @@ def _build_world_rows() -> list[tuple[str, str]]:
     from caseapp.demo.base import load_base
 
     load_base()
-    db.session.add_all(
-        [
-            Ledger(
-                code="legacy", name_zh="理旧账", name_en="Legacy issues", kind=LedgerKind.LEGACY
-            ),
-            Ledger(
-                code="ss2021",
-                name_zh="我为群众办实事 2021",
-                name_en="Practical things 2021",
-                kind=LedgerKind.CAMPAIGN,
-                categories=[
-                    LedgerCategory(code="projects", name_zh="项目建设服务", name_en="Projects")
-                ],
-            ),
-        ]
-    )
-    db.session.commit()
+    legacy_ledger()
+    ledger(name_zh="我为群众办实事 2021", name_en="Practical things 2021")
     for status in CaseStatus:
         case_in(status)
     case_in(CaseStatus.CLOSED, kind=CaseKind.COMPLAINT)

@@ -28,7 +28,7 @@ from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.cases import NewCase, submit_case
 from caseapp.web.parsing import IdConverter, date_range, int_range, parse_id, parse_ids, parse_int
 from tests.conftest import csrf_token
-from tests.factories import case_in
+from tests.factories import case_in, legacy_ledger
 from tests.web.staff.test_case_page import act
 
 HUGE = str(2**70)
@@ -225,14 +225,9 @@ def test_an_attachment_beyond_the_range_is_a_404(app: Flask, intake_client: Flas
 def test_a_query_parameter_out_of_range_is_a_400(
     app: Flask, supervisor_client: FlaskClient, url: str
 ) -> None:
-    from caseapp.models import Ledger
-    from caseapp.models.enums import LedgerKind
 
     with app.app_context():
-        db.session.add(
-            Ledger(code="legacy", name_zh="理旧账", name_en="Legacy", kind=LedgerKind.LEGACY)
-        )
-        db.session.commit()
+        legacy_ledger()
     assert supervisor_client.get(url).status_code == 400
 
 

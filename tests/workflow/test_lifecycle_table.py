@@ -19,13 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseEvent, CaseFollower, Ledger
+from caseapp.models import Case, CaseEvent, CaseFollower
 from caseapp.models.enums import (
     CaseKind,
     CaseStatus,
     CloseReason,
     EventAction,
-    LedgerKind,
     PetitionDecision,
     RequestKind,
     Role,
@@ -37,7 +36,7 @@ from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor, check_action
 from caseapp.services.errors import DomainError, NotAllowed
 from caseapp.services.filing.cases import NewFollower, follow_case, unfollow_case
-from tests.factories import case_in, department, new_case, staff, user
+from tests.factories import case_in, department, legacy_ledger, new_case, staff, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx", "demo_base")
 
@@ -288,10 +287,7 @@ def prepare(action: EventAction, status: CaseStatus, kind: CaseKind) -> Case:
     elif action is A.DECIDE_EXTENSION:
         casework.request_extension(case, staff("handler"), 2, "需协调。", version=None, now=NOW)
     elif action is A.MARK_LEGACY:
-        db.session.add(
-            Ledger(code="legacy", name_zh="理旧账", name_en="Legacy", kind=LedgerKind.LEGACY)
-        )
-        db.session.commit()
+        legacy_ledger()
     return case
 
 

@@ -44,7 +44,6 @@ from caseapp.models.enums import (
     CaseKind,
     CaseStatus,
     Clock,
-    LedgerKind,
     PetitionDecision,
     RequestKind,
     RequestStatus,
@@ -58,7 +57,7 @@ from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import DomainError
 from caseapp.services.ledgers import items as ledgers
-from tests.factories import department, new_case, staff
+from tests.factories import department, legacy_ledger, new_case, staff
 
 pytestmark = pytest.mark.usefixtures("app_ctx", "demo_base")
 
@@ -166,9 +165,7 @@ def _setup_once() -> None:
         if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
             create_user(username, "long-enough-pw", name, roles, code)
     if db.session.scalar(sa.select(Ledger.id).where(Ledger.code == "legacy")) is None:
-        db.session.add(
-            Ledger(code="legacy", name_zh="理旧账", name_en="Legacy", kind=LedgerKind.LEGACY)
-        )
+        legacy_ledger()
     db.session.commit()
 
 

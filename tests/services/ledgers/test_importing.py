@@ -16,10 +16,11 @@ from flask import Flask
 from openpyxl import Workbook, load_workbook
 
 from caseapp.extensions import db
-from caseapp.models import Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
+from caseapp.models import Ledger, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import LedgerItemStatus, LedgerKind
 from caseapp.services.errors import NotFound, ValidationFailed
 from caseapp.services.ledgers import importing
+from tests import factories
 from tests.factories import user
 
 HEADINGS_ZH = [column.zh for column in importing.COLUMNS]
@@ -63,19 +64,16 @@ def xlsx(rows: list[list[Any]], headings: list[Any] | None = None, above: int = 
 
 @pytest.fixture
 def ledger(app_ctx: Flask, demo_base: None) -> Ledger:
-    ledger = Ledger(
-        code="old",
-        name_zh="理旧账",
-        name_en="Old accounts",
-        kind=LedgerKind.LEGACY,
-        categories=[
-            LedgerCategory(code="land", name_zh="征地拆迁", name_en="Land and demolition"),
-            LedgerCategory(code="works", name_zh="市政设施", name_en="Public works", sort_order=1),
-        ],
+    return factories.ledger(
+        "old",
+        LedgerKind.LEGACY,
+        "理旧账",
+        "Old accounts",
+        categories=(
+            ("land", "征地拆迁", "Land and demolition"),
+            ("works", "市政设施", "Public works"),
+        ),
     )
-    db.session.add(ledger)
-    db.session.commit()
-    return ledger
 
 
 def errors_of(preview: importing.ImportPreview) -> list[tuple[int | None, str]]:

@@ -11,23 +11,21 @@ import sqlalchemy as sa
 from flask import Flask
 
 from caseapp.extensions import db
-from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
-from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind, Satisfaction
+from caseapp.models import Department, Ledger, LedgerItem, LedgerItemEvent
+from caseapp.models.enums import CaseStatus, LedgerItemStatus, Satisfaction
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.casework.plans import Milestone
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.ledgers import items as ledgers
+from tests import factories
 from tests.factories import case_in, department, new_case, staff, user
 
 
 @pytest.fixture
 def legacy_ledger(app_ctx: Flask, demo_base: None) -> Ledger:
-    ledger = Ledger(code="legacy", name_zh="理旧账", name_en="Legacy", kind=LedgerKind.LEGACY)
-    db.session.add(ledger)
-    db.session.commit()
-    return ledger
+    return factories.legacy_ledger()
 
 
 def _actions(item: LedgerItem) -> list[str]:
@@ -144,19 +142,11 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 def campaign(app_ctx: Flask, demo_base: None) -> Ledger:
-    ledger = Ledger(
-        code="ss2021",
+    return factories.ledger(
         name_zh="我为群众办实事 2021",
         name_en="Practical things 2021",
-        kind=LedgerKind.CAMPAIGN,
-        categories=[
-            LedgerCategory(code="projects", name_zh="项目建设服务", name_en="Projects"),
-            LedgerCategory(code="policy", name_zh="政策惠民", name_en="Policy"),
-        ],
+        categories=(("projects", "项目建设服务", "Projects"), ("policy", "政策惠民", "Policy")),
     )
-    db.session.add(ledger)
-    db.session.commit()
-    return ledger
 
 
 def _item(ledger: Ledger, title: str = "建设3座人行天桥", **fields: object) -> LedgerItem:

@@ -8,8 +8,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseEvent, Ledger, LedgerItem
-from caseapp.models.enums import EventAction, LedgerItemStatus, LedgerKind
+from caseapp.models import Case, CaseEvent, LedgerItem
+from caseapp.models.enums import EventAction, LedgerItemStatus
+from tests.factories import legacy_ledger
 from tests.web.staff.test_intake_on_behalf import URL, field_error, filing
 
 
@@ -17,10 +18,7 @@ def test_a_legacy_filing_gets_its_item_in_the_legacy_ledger(
     app: Flask, intake_client: FlaskClient
 ) -> None:
     with app.app_context():
-        db.session.add(
-            Ledger(code="legacy", name_zh="理旧账", name_en="Legacy", kind=LedgerKind.LEGACY)
-        )
-        db.session.commit()
+        legacy_ledger()
     response = intake_client.post(URL, data=filing(intake_client, legacy="y"))
     assert response.status_code == 302
     with app.app_context():

@@ -14,8 +14,9 @@ from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
 from caseapp.extensions import db
-from caseapp.models import Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
+from caseapp.models import Ledger, LedgerItem, LedgerItemEvent
 from caseapp.models.enums import LedgerItemStatus, LedgerKind
+from tests import factories
 from tests.conftest import AuthActions, csrf_token
 from tests.services.ledgers.test_importing import row, xlsx
 
@@ -26,18 +27,14 @@ TOKEN_RE = re.compile(r'name="token"[^>]*value="([^"]+)"')
 @pytest.fixture
 def ledger(app: Flask, demo_base: None) -> int:
     with app.app_context():
-        ledger = Ledger(
-            code="old",
-            name_zh="理旧账",
-            name_en="Old accounts",
-            kind=LedgerKind.LEGACY,
-            categories=[
-                LedgerCategory(code="works", name_zh="市政设施", name_en="Public works"),
-            ],
+        made = factories.ledger(
+            "old",
+            LedgerKind.LEGACY,
+            "理旧账",
+            "Old accounts",
+            (("works", "市政设施", "Public works"),),
         )
-        db.session.add(ledger)
-        db.session.commit()
-        return ledger.id
+        return made.id
 
 
 def upload(client: FlaskClient, data: bytes, name: str = "台账.xlsx") -> TestResponse:

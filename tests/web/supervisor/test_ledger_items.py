@@ -15,11 +15,11 @@ from flask.testing import FlaskClient
 
 from caseapp.extensions import db
 from caseapp.models import Case, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
-from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind
+from caseapp.models.enums import CaseStatus, LedgerItemStatus
 from caseapp.services.casework import supervision
 from caseapp.services.ledgers import items as ledgers
 from tests.conftest import _client_as, csrf_token
-from tests.factories import case_in, staff, user
+from tests.factories import case_in, ledger, legacy_ledger, staff, user
 from tests.web.staff.test_case_page import act, page_of
 
 
@@ -30,23 +30,8 @@ def city_today(app: Flask) -> date:
 @pytest.fixture
 def ledgers_made(app: Flask, demo_base: None) -> None:
     with app.app_context():
-        db.session.add_all(
-            [
-                Ledger(
-                    code="legacy", name_zh="理旧账", name_en="Legacy issues", kind=LedgerKind.LEGACY
-                ),
-                Ledger(
-                    code="ss2021",
-                    name_zh="我为群众办实事 2021",
-                    name_en="Practical things 2021",
-                    kind=LedgerKind.CAMPAIGN,
-                    categories=[
-                        LedgerCategory(code="projects", name_zh="项目建设服务", name_en="Projects")
-                    ],
-                ),
-            ]
-        )
-        db.session.commit()
+        legacy_ledger()
+        ledger(name_zh="我为群众办实事 2021", name_en="Practical things 2021")
 
 
 @pytest.fixture
