@@ -11,13 +11,13 @@ from flask import Flask
 
 from caseapp.demo.base import CATEGORIES
 from caseapp.extensions import db
-from caseapp.models import Category, Department
+from caseapp.models import Category
 from caseapp.services.filing.catalog import (
     active_category,
     districts,
     public_category_groups,
 )
-from tests.factories import department
+from tests.factories import department, new_department
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -125,9 +125,7 @@ def test_districts_are_the_departments_with_departments_below(
     app_ctx: Flask, demo_base: None
 ) -> None:
     assert [d.code for d in districts()] == ["yhq"]
-    db.session.add(
-        Department(code="ych-a", name_zh="街道", name_en="Street office", parent=department("zjj"))
-    )
+    new_department("ych-a", "街道", "Street office", parent=department("zjj"))
     db.session.commit()
     assert [d.code for d in districts()] == ["zjj", "yhq"]
 

@@ -12,7 +12,7 @@ from caseapp.extensions import db
 from caseapp.models import Case, Category, Department
 from caseapp.models.enums import CaseKind, CaseStatus
 from caseapp.services.filing.duplicates import Match, metres_apart, possible_duplicates, road_names
-from tests.factories import case_in, department
+from tests.factories import case_in, department, new_department
 
 # The demo base and a second district; the tests of plain functions need no database.
 with_cases = pytest.mark.usefixtures("app_ctx", "demo_base", "yongji")
@@ -428,8 +428,7 @@ MUST_NOT_MATCH = [
 @pytest.fixture
 def yongji(app_ctx: object, demo_base: None) -> Department:
     """A second district beside the demo base's 盐湖区."""
-    district = Department(code="yjs", name_zh="永济市政府", name_en="Yongji City Government")
-    db.session.add(district)
+    district = new_department("yjs", "永济市政府", "Yongji City Government")
     db.session.commit()
     return district
 

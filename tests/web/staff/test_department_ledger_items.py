@@ -12,9 +12,9 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import Department, Ledger, LedgerItem, LedgerMilestone
-from caseapp.models.enums import LedgerItemStatus, LedgerKind
+from caseapp.models.enums import LedgerItemStatus
 from tests.conftest import _client_as
-from tests.factories import department
+from tests.factories import department, ledger, legacy_ledger, new_department
 
 URL = "/staff/ledger-items"
 
@@ -26,20 +26,9 @@ def items(app: Flask, demo_base: None) -> None:
     today = datetime.now(ZoneInfo(app.config["CITY_TIMEZONE"])).date()
     with app.app_context():
         zjj = department("zjj")
-        office = Department(
-            code="zjj-child", name_zh="住建局下属中心", name_en="Housing centre", parent=zjj
-        )
-        campaign = Ledger(
-            code="ss2021",
-            name_zh="我为群众办实事",
-            name_en="Practical things",
-            kind=LedgerKind.CAMPAIGN,
-        )
-        legacy = Ledger(
-            code="legacy", name_zh="理旧账", name_en="Legacy issues", kind=LedgerKind.LEGACY
-        )
-        db.session.add_all([office, campaign, legacy])
-        db.session.flush()
+        office = new_department("zjj-child", "住建局下属中心", "Housing centre", parent=zjj)
+        campaign = ledger(categories=())
+        legacy = legacy_ledger()
 
         def item(
             ledger: Ledger,
