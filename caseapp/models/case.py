@@ -392,21 +392,6 @@ class TrackingCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-__all__ = [
-    "Attachment",
-    "Case",
-    "CaseAssist",
-    "CaseClock",
-    "CaseEvent",
-    "CaseFollower",
-    "CaseMilestone",
-    "CaseNumberSequence",
-    "CaseParticipant",
-    "CaseRequest",
-    "TrackingCode",
-]
-
-
 @sa.event.listens_for(CaseEvent, "before_update")
 def _case_events_are_not_changed(mapper: Any, connection: Any, target: CaseEvent) -> None:
     # SQLAlchemy also calls this for rows touched only through a relationship; refuse

@@ -6,6 +6,8 @@ import enum
 
 
 class CaseStatus(enum.StrEnum):
+    """Where a case stands in its lifecycle (DESIGN §3); written only by the lifecycle."""
+
     NEW = "new"  # 待受理
     REJECTED = "rejected"  # 不予受理
     DISPATCHED = "dispatched"  # 待签收
@@ -42,12 +44,16 @@ WORKED_STATUSES = frozenset(
 
 
 class CloseReason(enum.StrEnum):
+    """Why a closed case closed: rated by the citizen, no rating in time, or merged."""
+
     RATED = "rated"
     NO_RATING = "no_rating"
     MERGED = "merged"
 
 
 class CaseKind(enum.StrEnum):
+    """What the citizen asks for; a petition (信访) has legal deadlines and a written answer."""
+
     CONSULTATION = "consultation"  # 咨询
     HELP = "help"  # 求助
     COMPLAINT = "complaint"  # 投诉
@@ -62,11 +68,15 @@ CONFIDENTIAL_KINDS = frozenset({CaseKind.REPORT, CaseKind.PETITION})
 
 
 class Priority(enum.StrEnum):
+    """An urgent case runs on the policies' urgent terms."""
+
     NORMAL = "normal"
     URGENT = "urgent"
 
 
 class Channel(enum.StrEnum):
+    """How the request reached the city."""
+
     WEB = "web"
     WINDOW = "window"
     PHONE = "phone"
@@ -76,12 +86,16 @@ class Channel(enum.StrEnum):
 
 
 class NotifyBy(enum.StrEnum):
+    """How the citizen is told of their case's progress."""
+
     SMS = "sms"
     EMAIL = "email"
     NONE = "none"
 
 
 class Role(enum.StrEnum):
+    """What a staff account may do; an account may hold several roles."""
+
     INTAKE = "intake"  # 受理员
     HANDLER = "handler"  # 承办人
     LEAD = "lead"  # 部门负责人
@@ -116,6 +130,8 @@ class PolicyTerm(enum.StrEnum):
 
 
 class TimeUnit(enum.StrEnum):
+    """The unit a deadline term counts in."""
+
     WORKING_DAYS = "working_days"
     CALENDAR_DAYS = "calendar_days"
     HOURS = "hours"
@@ -169,12 +185,16 @@ class EventAction(enum.StrEnum):
 
 
 class PetitionDecision(enum.StrEnum):
+    """The written decision that answers a petition (信访处理意见)."""
+
     SUPPORTED = "supported"  # 支持
     EXPLAINED = "explained"  # 解释说明
     NOT_SUPPORTED = "not_supported"  # 不予支持
 
 
 class Satisfaction(enum.StrEnum):
+    """The citizen's rating of the answer."""
+
     SATISFIED = "satisfied"
     BASICALLY_SATISFIED = "basically_satisfied"
     UNSATISFIED = "unsatisfied"
@@ -189,6 +209,8 @@ class RequestKind(enum.StrEnum):
 
 
 class RequestStatus(enum.StrEnum):
+    """Where a request waiting for a decision stands."""
+
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
@@ -196,16 +218,22 @@ class RequestStatus(enum.StrEnum):
 
 
 class CalendarDayKind(enum.StrEnum):
+    """An override of the working-day calendar: a holiday or a working weekend day (调休)."""
+
     HOLIDAY = "holiday"  # a day off, even on a weekday
     WORKDAY = "workday"  # a working day, even on a weekend (调休)
 
 
 class LedgerKind(enum.StrEnum):
+    """A campaign's ledger of commitments, or the legacy-issue ledger (理旧账)."""
+
     CAMPAIGN = "campaign"
     LEGACY = "legacy"
 
 
 class LedgerItemStatus(enum.StrEnum):
+    """Where a ledger item stands; written off (销号) when done."""
+
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     WRITTEN_OFF = "written_off"  # 销号
@@ -230,11 +258,15 @@ class LedgerItemAction(enum.StrEnum):
 
 
 class OutboxChannel(enum.StrEnum):
+    """The channel a notice is sent by."""
+
     SMS = "sms"
     EMAIL = "email"
 
 
 class OutboxStatus(enum.StrEnum):
+    """Where a notice in the outbox stands."""
+
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # gave up after the last attempt; shown to admins
