@@ -32,6 +32,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from caseapp.extensions import db
 from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent, User
+from caseapp.models.bilingual import in_language
 from caseapp.models.enums import LedgerItemAction, LedgerItemStatus, Role
 from caseapp.models.org import UserRole
 from caseapp.reports.cells import append_row, put
@@ -70,6 +71,9 @@ class Column:
     zh: str
     en: str
     required: bool = False
+
+    def heading(self, lang: str) -> str:
+        return in_language(lang, self.zh, self.en)
 
 
 COLUMNS = (
@@ -710,7 +714,7 @@ def template_workbook(ledger: Ledger, lang: str) -> IO[bytes]:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Items" if english else "台账事项"
-    headings = [column.en if english else column.zh for column in COLUMNS]
+    headings = [column.heading(lang) for column in COLUMNS]
     for cell in append_row(sheet, headings):
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
