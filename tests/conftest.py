@@ -63,23 +63,31 @@ def empty_tables(engine: sa.Engine) -> None:
     """Delete every row of every application table (the schema stays); on PostgreSQL
     the id sequences start again at 1, as they do on a new SQLite file."""
     tables = [t.name for t in db.metadata.sorted_tables]
-    postgres = engine.dialect.name == "postgresql"
+    deletes = [f'DELETE FROM "{name}"' for name in reversed(tables)]
     with engine.begin() as conn:
-        if postgres:  # tables that point at each other empty in any order
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        for name in reversed(tables):
-            conn.exec_driver_sql(f'DELETE FROM "{name}"')
-        if postgres:
-            for sequence in _sequences(conn):
-                conn.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
+        if engine.dialect.name != "postgresql":
+            for statement in deletes:
+                conn.exec_driver_sql(statement)
+            return
+        # One round trip: tables that point at each other empty in any order.
+        restarts = [f'ALTER SEQUENCE "{s}" RESTART' for s in _sequences(conn)]
+        script = ["SET LOCAL session_replication_role = replica", *deletes, *restarts]
+        conn.exec_driver_sql(";\n".join(script))
+
+
+_SEQUENCES: dict[str, list[str]] = {}
 
 
 def _sequences(conn: sa.Connection) -> list[str]:
-    return list(
-        conn.exec_driver_sql(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
-        ).scalars()
-    )
+    """The id sequences of the schema (read once per database: migrations ran before)."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    if key not in _SEQUENCES:
+        _SEQUENCES[key] = list(
+            conn.exec_driver_sql(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            ).scalars()
+        )
+    return _SEQUENCES[key]
 
 
 class Snapshots:
@@ -115,12 +123,15 @@ class Snapshots:
                 if saved[table.name]:
                     conn.execute(table.insert(), saved[table.name])
             if postgres:
-                for table in db.metadata.sorted_tables:
-                    if saved[table.name] and "id" in table.c:
-                        conn.exec_driver_sql(
-                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                            f'(SELECT max(id) FROM "{table.name}"))'
-                        )
+                # The sequences go on after the ids put back, in one statement.
+                setvals = [
+                    f"setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f'(SELECT max(id) FROM "{table.name}"))'
+                    for table in db.metadata.sorted_tables
+                    if saved[table.name] and "id" in table.c
+                ]
+                if setvals:
+                    conn.exec_driver_sql("SELECT " + ", ".join(setvals))
 
 
 def worker_database_url() -> str:
