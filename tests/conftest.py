@@ -31,8 +31,10 @@ SCREENSHOTS = Path(os.environ.get("CASEAPP_SCREENSHOTS", ROOT / "test-artifacts"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The last run's screenshots go, once, before any xdist worker takes new ones."""
-    if not hasattr(session.config, "workerinput"):
+    """The last run's screenshots go, once, before any xdist worker takes new ones; not
+    in a run without the browser tests (CI's PostgreSQL pass keeps the SQLite pass's)."""
+    browsers_left_out = "not browser" in (session.config.option.markexpr or "")
+    if not hasattr(session.config, "workerinput") and not browsers_left_out:
         shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
