@@ -73,7 +73,7 @@ def actor_for(case: Case, follower_id: int | None) -> Actor:
 
 def _lifecycle_allows(action: CitizenAction) -> Callable[[Case, Actor, datetime], None]:
     def check(case: Case, actor: Actor, now: datetime) -> None:
-        lifecycle.check_action(case, LIFECYCLE_ACTION[action], actor, None)
+        lifecycle.check_action(case, LIFECYCLE_ACTION[action], actor, None, now)
 
     return check
 
@@ -90,7 +90,7 @@ CONDITIONS: dict[CitizenAction, Callable[[Case, Actor, datetime], None]] = {
     CitizenAction.ADD_INFORMATION: _lifecycle_allows(CitizenAction.ADD_INFORMATION),
     CitizenAction.REPLY: _lifecycle_allows(CitizenAction.REPLY),
     CitizenAction.WITHDRAW: _lifecycle_allows(CitizenAction.WITHDRAW),
-    CitizenAction.RATE: lambda case, actor, now: closing.check_rate(case, actor),
+    CitizenAction.RATE: closing.check_rate,
     CitizenAction.REQUEST_REVIEW: closing.check_review,
     CitizenAction.FOLLOW: lambda case, actor, now: cases.check_follow(case, actor),
     CitizenAction.UNFOLLOW: _lifecycle_allows(CitizenAction.UNFOLLOW),

@@ -3,7 +3,7 @@ review of a petition decision."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,7 +27,6 @@ from caseapp.services.casework import intake, lifecycle
 from caseapp.services.casework.effects import close_case
 from caseapp.services.casework.intake import optional_text, required_text
 from caseapp.services.casework.lifecycle import Actor, Decision
-from caseapp.services.errors import NotAllowed
 from caseapp.services.filing.cases import NewCase, file_case, now_or
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.notices import citizen as notices
@@ -35,8 +34,6 @@ from caseapp.services.notices import staff as staff_notices
 from caseapp.services.transactions import one_transaction
 
 MAX_REDOS_WITHOUT_APPROVAL = 2
-REOPEN_WINDOW = timedelta(days=30)
-FINAL_REVIEW_LEVEL = 2  # after re-review (复核) the matter is final
 
 
 def _actor_id(actor: Actor) -> int | None:
@@ -65,24 +62,9 @@ def _start_redo(case: Case, now: datetime) -> None:
         deadlines.start_clock(case, Clock.ACCEPT, now, math)
 
 
-def handling_departments(case: Case) -> set[int]:
-    """The departments that worked the case: lead and assisting, now and before."""
-    departments = {a.department_id for a in case.assists}
-    departments |= {row.department_id for row in case.clocks if row.department_id is not None}
-    if case.lead_department_id is not None:
-        departments.add(case.lead_department_id)
-    return departments
-
-
-def check_rate(case: Case, actor: Actor) -> None:
-    """Refuse a rating the case cannot take from ``actor`` now: the table's rule, never
-    the handling department, and not while a further redo waits for a supervisor (the
-    case already has its rating)."""
-    lifecycle.check_action(case, EventAction.RATE, actor, None)
-    if actor.user is not None and actor.user.department_id in handling_departments(case):
-        raise NotAllowed("the handling department never records the follow-up rating")
-    if lifecycle.pending_request(case, RequestKind.REDO) is not None:
-        raise NotAllowed("the case was rated; a supervisor decides on working it again")
+def check_rate(case: Case, actor: Actor, now: datetime | None = None) -> None:
+    """Refuse a rating the case cannot take from ``actor`` now (``workflow.offers``)."""
+    lifecycle.check_action(case, EventAction.RATE, actor, None, now)
 
 
 @one_transaction
@@ -99,7 +81,7 @@ def rate_case(
     """The citizen's rating (or staff recording a follow-up call). Unsatisfied sends the
     case back to the department (redo); past two redos a supervisor decides."""
     now = now_or(now)
-    check_rate(case, actor)
+    check_rate(case, actor, now)
     comment = optional_text(comment, "comment", limit=1000)
     unsatisfied = satisfaction is Satisfaction.UNSATISFIED
     needs_approval = unsatisfied and case.reopen_count >= MAX_REDOS_WITHOUT_APPROVAL
@@ -200,11 +182,7 @@ def reopen_case(
     """A supervisor reopens a closed case within 30 days of its close (counts as a redo)."""
     now = now_or(now)
     reason = required_text(reason, "reason")
-    lifecycle.check_action(case, EventAction.REOPEN, actor, version)
-    if case.close_reason is CloseReason.MERGED:
-        raise NotAllowed("a merged case is not reopened; reopen the case it was merged into")
-    if case.closed_at is None or now - case.closed_at > REOPEN_WINDOW:
-        raise NotAllowed("a case can be reopened within 30 days of its close")
+    lifecycle.check_action(case, EventAction.REOPEN, actor, version, now)
     outcome = lifecycle.apply_action(
         case,
         EventAction.REOPEN,
@@ -318,18 +296,10 @@ def review_body(case: Case) -> Department | None:
 
 
 def check_review(case: Case, actor: Actor, now: datetime) -> None:
-    """Refuse a request for review the decision cannot take now: only the petitioner, of
-    a petition decision, once, within its window, and never after re-review."""
-    lifecycle.check_action(case, EventAction.REQUEST_REVIEW, actor, None)
-    if case.kind is not CaseKind.PETITION or case.resolved_at is None or case.decision is None:
-        raise NotAllowed("only a petition's written decision can be reviewed")
-    if case.review_level >= FINAL_REVIEW_LEVEL:
-        raise NotAllowed("the re-review decision is final")
-    if db.session.scalar(sa.select(Case.id).where(Case.review_of_id == case.id)):
-        raise NotAllowed("a review has already been asked for")
-    window = deadlines.case_period(case, PolicyTerm.REVIEW_WINDOW)
-    if now >= deadlines.deadline_math().due_at(case.resolved_at, window):
-        raise NotAllowed("the 30 days to ask for a review have passed")
+    """Refuse a request for review the decision cannot take now (``workflow.offers``:
+    only the petitioner, of a petition decision, once, within its window, never after
+    re-review)."""
+    lifecycle.check_action(case, EventAction.REQUEST_REVIEW, actor, None, now)
 
 
 @one_transaction
@@ -396,10 +366,7 @@ def exclude_rating(
     """甄别: a supervisor leaves an unjustified rating out of the scorecards."""
     now = now_or(now)
     reason = required_text(reason, "reason")
-    if case.rating_satisfaction is not Satisfaction.UNSATISFIED:
-        raise NotAllowed("only an unsatisfied rating can be excluded (甄别)")
-    if case.rating_excluded:
-        raise NotAllowed("the rating is already excluded")
+    lifecycle.check_action(case, EventAction.EXCLUDE_RATING, actor, version, now)
 
     def effects() -> None:
         case.rating_excluded = True

@@ -74,20 +74,6 @@ def forward_case(
     return case
 
 
-def held_by_department(case: Case) -> bool:
-    """Whether a department holds the case, so a supervisor may reassign it.
-
-    Reassign is for cases a department holds (DESIGN §3: "another department"). A case
-    asked a question at intake before any dispatch is awaiting the citizen too, but no
-    department holds it and it was never accepted: it is refused rather than treated as
-    the first dispatch, because the acceptance (受理) is the first dispatch — intake's or
-    a supervisor's dispatch, with its own checks (a matter final after re-review is
-    never accepted again), its ledger link and the citizen's acceptance notice — and a
-    reassign would take none of them (issue 16, finding 1). Once the citizen replies
-    (or the window passes) the case is new again and is dispatched."""
-    return case.lead_department_id is not None
-
-
 @one_transaction
 def reassign_case(
     case: Case,
@@ -100,11 +86,7 @@ def reassign_case(
 ) -> Case:
     """A supervisor moves the case to another department."""
     now = now_or(now)
-    lifecycle.check_action(case, EventAction.REASSIGN, actor, version)
-    if not held_by_department(case):
-        raise NotAllowed(
-            "no department holds the case: dispatch it (the first dispatch accepts it)"
-        )
+    lifecycle.check_action(case, EventAction.REASSIGN, actor, version, now)
     reason = required_text(reason, "reason")
     department = department_by_id(department_id)
     if department.id == case.lead_department_id:
@@ -132,21 +114,6 @@ def reassign_case(
     return case
 
 
-def _last_dispatch_at(case: Case) -> datetime:
-    """When the case last reached its current department (the latest sign clock's start)."""
-    runs = [row for row in case.clocks if row.clock is Clock.SIGN]
-    if not runs:
-        raise NotAllowed("the case was never dispatched")
-    return max(row.started_at for row in runs)
-
-
-def within_return_window(case: Case, now: datetime) -> bool:
-    """Whether a direct return is still allowed (2 working days of its dispatch, by policy)."""
-    math = deadlines.deadline_math()
-    period = deadlines.case_period(case, PolicyTerm.RETURN_WINDOW)
-    return now < math.due_at(_last_dispatch_at(case), period)
-
-
 def _returned_effects(case: Case, now: datetime) -> None:
     leave_department(case, now)
     case.lead_department_id = None
@@ -160,9 +127,7 @@ def return_case(
     """Send a misrouted case back to intake, within the return window of its dispatch."""
     now = now_or(now)
     reason = required_text(reason, "reason")
-    lifecycle.check_action(case, EventAction.RETURN, actor, version)
-    if not within_return_window(case, now):
-        raise NotAllowed("the return window has passed; request a return instead")
+    lifecycle.check_action(case, EventAction.RETURN, actor, version, now)
     lifecycle.apply_action(
         case,
         EventAction.RETURN,
@@ -183,11 +148,7 @@ def request_return(
     """After the return window, ask a supervisor to approve a return."""
     now = now_or(now)
     reason = required_text(reason, "reason")
-    lifecycle.check_action(case, EventAction.REQUEST_RETURN, actor, version)
-    if within_return_window(case, now):
-        raise NotAllowed("still within the return window; return it directly")
-    if lifecycle.pending_request(case, RequestKind.RETURN):
-        raise NotAllowed("a return request is already waiting")
+    lifecycle.check_action(case, EventAction.REQUEST_RETURN, actor, version, now)
     request = CaseRequest(
         kind=RequestKind.RETURN,
         case_status=case.status,
@@ -457,17 +418,8 @@ def request_extension(
     """Ask for more time before the resolve deadline, within the policy's cap."""
     now = now_or(now)
     reason = required_text(reason, "reason")
-    lifecycle.check_action(case, EventAction.REQUEST_EXTENSION, actor, version)
-    runs = deadlines.running(case, Clock.RESOLVE)
-    if not runs:
-        raise NotAllowed("the resolve clock is not running")
-    if runs[0].paused_at is None and now >= runs[0].due_at:
-        raise NotAllowed("an extension must be asked for before the deadline")
-    if lifecycle.pending_request(case, RequestKind.EXTENSION):
-        raise NotAllowed("an extension request is already waiting")
+    lifecycle.check_action(case, EventAction.REQUEST_EXTENSION, actor, version, now)
     cap, used = extension_room(case)
-    if cap.value == 0:
-        raise NotAllowed("the case's deadline policy allows no extension")
     if days < 1 or used + days > cap.value:
         raise ValidationFailed(
             "over the cap", {"days": f"between 1 and {cap.value - used} {cap.unit}"}

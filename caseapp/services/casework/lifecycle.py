@@ -13,9 +13,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, CaseRequest, User
 from caseapp.models.enums import CaseStatus, EventAction, RequestKind, RequestStatus
+from caseapp.models.types import utcnow
 from caseapp.services.casework.clocks import refresh_summary
+from caseapp.services.casework.moments import moment_of
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
-from caseapp.workflow import lifecycle
+from caseapp.workflow import lifecycle, offers
 from caseapp.workflow.lifecycle import Capacity, CaseFacts, StaffFacts
 
 
@@ -96,24 +98,47 @@ class Outcome:
     capacities: frozenset[Capacity] = field(default_factory=frozenset)
 
 
+def who_acts(actor: Actor, case: Case) -> offers.Who:
+    """``actor`` as ``workflow.offers`` sees them on ``case``."""
+    user = actor.user
+    return offers.Who(
+        capacities=capacities_of(actor, case),
+        user_id=user.id if user is not None else None,
+        department_id=user.department_id if user is not None else None,
+    )
+
+
+def offered_actions(case: Case, actor: Actor, now: datetime | None = None) -> list[EventAction]:
+    """What a page offers ``actor`` on ``case`` now: exactly what ``check_action`` passes."""
+    return offers.offered(moment_of(case, now or utcnow()), who_acts(actor, case))
+
+
 def check_action(
     case: Case,
     action: EventAction,
     actor: Actor,
     expected_version: int | None,
+    now: datetime | None = None,
 ) -> tuple[lifecycle.Rule, frozenset[Capacity]]:
-    """Refuse an action the table does not allow this actor now, or on a stale version."""
+    """Refuse an action the table does not allow this actor, or the moment does not
+    (``workflow.offers``: a request to decide, a window), with its reason; or a stale
+    version."""
     # The version first: someone acting on what they saw gets "it changed, reload"
     # rather than a refusal that only the change explains.
     if expected_version is not None and expected_version != case.version:
         raise StaleVersion(f"{case.number} is at version {case.version}, not {expected_version}")
-    capacities = capacities_of(actor, case)
-    rule = lifecycle.find_rule(action, case.status, case.kind, capacities)
+    who = who_acts(actor, case)
+    rule = lifecycle.find_rule(action, case.status, case.kind, who.capacities)
     if rule is None:
         raise NotAllowed(
             f"{action} is not allowed on {case.number} ({case.status}) for {actor.kind}"
         )
-    return rule, capacities
+    if action in offers.CONDITIONS:
+        moment = moment_of(case, now or utcnow(), (action,))
+        reason = offers.condition_refusal(action, moment, who)
+        if reason is not None:
+            raise NotAllowed(reason)
+    return rule, who.capacities
 
 
 def apply_action(
@@ -132,7 +157,7 @@ def apply_action(
     """Check the actor's right and the version, set the status, run the action's
     ``effects`` (clocks, assignments), cancel requests that no longer apply, and write
     the one event. The caller commits (see ``commit``)."""
-    rule, capacities = check_action(case, action, actor, expected_version)
+    rule, capacities = check_action(case, action, actor, expected_version, now)
     for required in rule.requires:
         if required in ("public_text", "text") and not (public_text or internal_text).strip():
             raise ValidationFailed(f"{action} needs a text", {"text": "required"})
@@ -267,9 +292,7 @@ def request_to_decide(
     waiting, and it is not the actor's own."""
     check_action(case, DECIDED_BY[kind], actor, version)
     request = pending_request(case, kind)
-    if request is None:
-        raise NotAllowed(f"no {kind.value} request is waiting for a decision")
-    check_not_own_request(request, actor)
+    assert request is not None  # the deciding action's condition: one is waiting
     return request
 
 

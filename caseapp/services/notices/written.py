@@ -16,9 +16,10 @@ from caseapp.models import Case, CaseEvent, Department, User
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, PetitionDecision, PolicyTerm
 from caseapp.services.access.tracking import ExpectedDates, expected_dates
 from caseapp.services.casework import clocks as deadlines
-from caseapp.services.casework.closing import FINAL_REVIEW_LEVEL, review_body
+from caseapp.services.casework.closing import review_body
 from caseapp.services.casework.intake import PETITION_CHANNELS
 from caseapp.services.casework.lifecycle import Actor, capacities_of
+from caseapp.services.casework.moments import FINAL_REVIEW_LEVEL
 from caseapp.services.errors import NotFound
 from caseapp.services.filing.validation import mask_name
 from caseapp.workflow.deadlines import Period

@@ -19,14 +19,14 @@ from werkzeug.wrappers import Response
 from caseapp.i18n import current_language
 from caseapp.models import Case
 from caseapp.models.enums import EventAction, PetitionDecision, RequestKind, Role, Satisfaction
-from caseapp.models.types import ID_MAX, utcnow
+from caseapp.models.types import ID_MAX
 from caseapp.services import directory
 from caseapp.services.access.staff import case_for_staff
 from caseapp.services.casework import closing, decisions, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework import lifecycle as lifecycle_service
 from caseapp.services.casework.lifecycle import Actor, capacities_of
-from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
+from caseapp.services.errors import StaleVersion, ValidationFailed
 from caseapp.services.filing.attachments import Upload, checked_uploads
 from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.ledgers import items as ledgers
@@ -39,7 +39,6 @@ from caseapp.web.parsing import parse_id, parse_ids, parse_int
 from caseapp.web.public.forms import choice_list
 from caseapp.web.staff import bp
 from caseapp.web.staff import case_forms as forms
-from caseapp.workflow import lifecycle
 from caseapp.workflow.ledger_items import may_manage_items
 from caseapp.workflow.visibility import may_see_identity
 
@@ -196,35 +195,6 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         )
 
 
-def _precondition_met(case: Case, action: EventAction, actor: Actor) -> bool:
-    """Offer a decision only when something waits for it and the user did not ask for it
-    (nobody decides their own request), an exclusion only for an unsatisfied rating, a
-    rating only where the service takes one, a reassign only while a department holds the
-    case, an extension only where the policy allows one (the services refuse the others
-    anyway)."""
-    waiting = {
-        A.DECIDE_RETURN: RequestKind.RETURN,
-        A.DECIDE_EXTENSION: RequestKind.EXTENSION,
-        A.DECIDE_REDO: RequestKind.REDO,
-    }
-    if action in waiting:
-        pending = lifecycle_service.pending_request(case, waiting[action])
-        return pending is not None and not lifecycle_service.decides_own_request(pending, actor)
-    if action is A.EXCLUDE_RATING:
-        return case.rating_satisfaction is Satisfaction.UNSATISFIED and not case.rating_excluded
-    if action is A.RATE:
-        try:
-            closing.check_rate(case, actor)  # not while a further redo waits, and so on
-        except NotAllowed:
-            return False
-        return True
-    if action is A.REASSIGN:
-        return casework.held_by_department(case)
-    if action is A.REQUEST_EXTENSION:
-        return casework.extension_room(case)[0].value > 0
-    return True
-
-
 def _forms_for(
     case: Case, available: list[EventAction], template_text: str
 ) -> dict[str, forms.ActionForm]:
@@ -252,12 +222,8 @@ def render_case(
 ) -> str:
     actor = _actor()
     capacities = capacities_of(actor, case)
-    available = lifecycle.available_actions(case.status, case.kind, capacities)
-    if A.RETURN in available or A.REQUEST_RETURN in available:
-        # A direct return within the window after dispatch, a request after it.
-        direct = casework.within_return_window(case, utcnow())
-        available = [a for a in available if a is not (A.REQUEST_RETURN if direct else A.RETURN)]
-    available = [a for a in available if _precondition_met(case, a, actor)]
+    # What the services accept from this user now, and nothing else (workflow.offers).
+    available = lifecycle_service.offered_actions(case, actor)
     templates = page_data.reply_templates(case)
     chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
     action_forms = _forms_for(case, available, chosen.body_zh if chosen else "")
