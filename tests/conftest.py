@@ -98,18 +98,22 @@ class Snapshots:
     def __init__(self) -> None:
         self._saved: dict[str, dict[str, list[dict[str, object]]]] = {}
 
+    def save(self, name: str) -> None:
+        """Keep the rows the database holds now as ``name``."""
+        db.session.remove()
+        with db.engine.connect() as conn:
+            self._saved[name] = {
+                table.name: [dict(row) for row in conn.execute(sa.select(table)).mappings()]
+                for table in db.metadata.sorted_tables
+            }
+
     def restore(self, name: str, load: Callable[[], object]) -> None:
         """Leave the database holding exactly what ``load`` makes from empty tables."""
         engine = db.engine
         empty_tables(engine)
         if name not in self._saved:
             load()
-            db.session.remove()
-            with engine.connect() as conn:
-                self._saved[name] = {
-                    table.name: [dict(row) for row in conn.execute(sa.select(table)).mappings()]
-                    for table in db.metadata.sorted_tables
-                }
+            self.save(name)
             return
         saved = self._saved[name]
         postgres = engine.dialect.name == "postgresql"

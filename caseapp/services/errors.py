@@ -8,11 +8,19 @@ from typing import Any
 class DomainError(Exception):
     """Base of the errors a service raises on purpose."""
 
-    def __init__(self, message: str = "", field_errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        field_errors: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         # Reasons tied to a form field, so a view can show them beside it.
         self.field_errors = field_errors or {}
+        # A sentence for the user (an English msgid the web layer translates).
+        self.reason = reason
 
 
 class ValidationFailed(DomainError):

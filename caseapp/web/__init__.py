@@ -73,7 +73,11 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(403)
     @app.errorhandler(NotAllowed)
     def forbidden(error: Exception) -> tuple[str, int] | Response:
-        return _error_page(403, _("Not allowed"), _("You may not open this page."))
+        # A refusal that has a reason for the user (a window passed, a request waiting)
+        # says it; any other stays generic.
+        reason = getattr(error, "reason", None)
+        message = _(reason) if reason else _("You may not open this page.")
+        return _error_page(403, _("Not allowed"), message)
 
     @app.errorhandler(404)
     @app.errorhandler(NotFound)

@@ -26,6 +26,18 @@ from caseapp.workflow.lifecycle import Capacity
 A = EventAction
 
 
+def N_(message: str) -> str:  # noqa: N802 - marks a reason for translation
+    return message
+
+
+# A reason is an English sentence for the user; the web layer shows it translated.
+WAITING_NONE = {
+    RequestKind.RETURN: N_("No return request is waiting for a decision."),
+    RequestKind.EXTENSION: N_("No extension request is waiting for a decision."),
+    RequestKind.REDO: N_("No request for a further redo is waiting for a decision."),
+}
+
+
 @dataclass(frozen=True)
 class Moment:
     """A case as the conditions see it at one moment."""
@@ -66,9 +78,9 @@ Condition = Callable[[Moment, Who], str | None]
 def _decides(kind: RequestKind) -> Condition:
     def condition(moment: Moment, who: Who) -> str | None:
         if kind not in moment.waiting:
-            return f"no {kind.value} request is waiting for a decision"
+            return WAITING_NONE[kind]
         if who.user_id is not None and moment.waiting[kind] == who.user_id:
-            return "nobody decides their own request; someone else decides it"
+            return N_("Nobody decides their own request: someone else decides it.")
         return None
 
     return condition
@@ -76,61 +88,61 @@ def _decides(kind: RequestKind) -> Condition:
 
 def _rate(moment: Moment, who: Who) -> str | None:
     if who.department_id is not None and who.department_id in moment.handling_department_ids:
-        return "the handling department never records the follow-up rating"
+        return N_("The department that handled the case does not record its follow-up rating.")
     if RequestKind.REDO in moment.waiting:
-        return "the case was rated; a supervisor decides on working it again"
+        return N_("The case was rated; a supervisor decides whether it is worked again.")
     return None
 
 
 def _exclude_rating(moment: Moment, who: Who) -> str | None:
     if moment.rating is not Satisfaction.UNSATISFIED:
-        return "only an unsatisfied rating can be excluded (甄别)"
+        return N_("Only an unsatisfied rating can be excluded.")
     if moment.rating_excluded:
-        return "the rating is already excluded"
+        return N_("The rating is already excluded.")
     return None
 
 
 def _reassign(moment: Moment, who: Who) -> str | None:
     if not moment.held_by_department:
-        return "no department holds the case: dispatch it (the first dispatch accepts it)"
+        return N_("No department holds the case: dispatch it instead.")
     return None
 
 
 def _request_extension(moment: Moment, who: Who) -> str | None:
     if not moment.resolve_running:
-        return "the resolve clock is not running"
+        return N_("The case has no running deadline to extend.")
     if moment.resolve_overdue:
-        return "an extension must be asked for before the deadline"
+        return N_("An extension must be asked for before the deadline.")
     if RequestKind.EXTENSION in moment.waiting:
-        return "an extension request is already waiting"
+        return N_("An extension request is already waiting for a decision.")
     if moment.extension_cap <= 0:
-        return "the case's deadline policy allows no extension"
+        return N_("The case's deadline policy allows no extension.")
     return None
 
 
 def _return(moment: Moment, who: Who) -> str | None:
     if moment.in_return_window is None:
-        return "the case was never dispatched"
+        return N_("The case was never dispatched.")
     if not moment.in_return_window:
-        return "the return window has passed; request a return instead"
+        return N_("The time for a direct return has passed: ask for a return instead.")
     return None
 
 
 def _request_return(moment: Moment, who: Who) -> str | None:
     if moment.in_return_window is None:
-        return "the case was never dispatched"
+        return N_("The case was never dispatched.")
     if moment.in_return_window:
-        return "still within the return window; return it directly"
+        return N_("The case can still be returned directly.")
     if RequestKind.RETURN in moment.waiting:
-        return "a return request is already waiting"
+        return N_("A return request is already waiting for a decision.")
     return None
 
 
 def _reopen(moment: Moment, who: Who) -> str | None:
     if moment.merged:
-        return "a merged case is not reopened; reopen the case it was merged into"
+        return N_("A merged case is not reopened: reopen the case it was merged into.")
     if not moment.in_reopen_window:
-        return "a case can be reopened within 30 days of its close"
+        return N_("A case can be reopened only within 30 days of its close.")
     return None
 
 

@@ -137,7 +137,7 @@ def check_action(
         moment = moment_of(case, now or utcnow(), (action,))
         reason = offers.condition_refusal(action, moment, who)
         if reason is not None:
-            raise NotAllowed(reason)
+            raise NotAllowed(reason, reason=reason)
     return rule, who.capacities
 
 

@@ -20,6 +20,7 @@ from caseapp.models.enums import (
     RequestStatus,
 )
 from caseapp.services.casework import clocks as deadlines
+from caseapp.services.messages import N_
 from caseapp.workflow.offers import Moment
 
 A = EventAction
@@ -56,17 +57,17 @@ def review_refusal(case: Case, now: datetime) -> str | None:
     """Why the citizen may not ask for a review of the decision now (None: they may):
     only a petition's written decision, once, within its window, never after re-review."""
     if case.kind is not CaseKind.PETITION or case.resolved_at is None or case.decision is None:
-        return "only a petition's written decision can be reviewed"
+        return N_("Only a petition's written decision can be reviewed.")
     if case.review_level >= FINAL_REVIEW_LEVEL:
-        return "the re-review decision is final"
+        return N_("The re-review decision is final.")
     asked = sa.select(CaseEvent.id).where(
         CaseEvent.case_id == case.id, CaseEvent.action == EventAction.REQUEST_REVIEW
     )
     if db.session.scalar(asked.limit(1)) is not None:
-        return "a review has already been asked for"
+        return N_("A review has already been asked for.")
     window = deadlines.case_period(case, PolicyTerm.REVIEW_WINDOW)
     if now >= deadlines.deadline_math().due_at(case.resolved_at, window):
-        return "the 30 days to ask for a review have passed"
+        return N_("The 30 days to ask for a review have passed.")
     return None
 
 

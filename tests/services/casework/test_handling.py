@@ -198,7 +198,7 @@ def test_direct_return_only_within_two_working_days_then_by_request() -> None:
         case, staff("intake"), department("zjj").id, version=None, now=local(2026, 11, 2, 10, 0)
     )
     late = local(2026, 11, 5, 9, 0)  # past the end of Wednesday 4 November
-    with pytest.raises(NotAllowed, match="request a return"):
+    with pytest.raises(NotAllowed, match="ask for a return instead"):
         casework.return_case(case, staff("handler"), "不属于本单位", version=None, now=late)
     casework.request_return(case, staff("handler"), "不属于本单位", version=None, now=late)
     assert case.status is CaseStatus.DISPATCHED
