@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from caseapp.notify.texts import DEFAULT_SMS_TEMPLATE_IDS, render
+from caseapp.notify.texts import DEFAULT_SMS_TEMPLATE_IDS, render, shown_params
 
 log = logging.getLogger("caseapp.notify")
 
@@ -95,7 +95,7 @@ class HttpSmsBackend:
             "phone": notice.recipient,
             "sign_name": self.sign_name,
             "template_id": self.template_ids[notice.template],
-            "params": {k: str(v) for k, v in notice.params.items()},
+            "params": shown_params(notice.language, notice.params),
             "idempotency_key": notice.idempotency_key,
         }
 

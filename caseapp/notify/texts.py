@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from caseapp.i18n import local_deadline
+
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     # template: {language: (email subject, text)}
     "receipt": {
@@ -161,11 +163,26 @@ class _Blank(dict):  # type: ignore[type-arg]
         return ""
 
 
+# Parameters that hold a moment (stored as ISO text in UTC): shown as the pages show a
+# deadline, in the city's time zone, one at midnight as 24:00 of the day before.
+TIME_PARAMS = frozenset({"accept_by", "resolve_by", "due"})
+
+
+def shown_params(language: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters as a notice shows them: moments in the city's time, codes as words
+    of ``language`` (also what an SMS gateway's registered template is given)."""
+    words = WORDS.get(language, WORDS["zh_CN"])
+    return {
+        k: local_deadline(v) if k in TIME_PARAMS else words.get(k, {}).get(str(v), str(v))
+        for k, v in params.items()
+    }
+
+
 def render(template: str, language: str, params: Mapping[str, Any]) -> tuple[str, str]:
-    """(subject, text) of a notice in the recipient's language (Chinese if unknown)."""
+    """(subject, text) of a notice in the recipient's language (Chinese if unknown).
+    Needs the app's context for the city's time zone."""
     texts = TEXTS[template]
     language = language if language in texts else "zh_CN"
     subject, text = texts[language]
-    words = WORDS.get(language, {})
-    values = {k: words.get(k, {}).get(str(v), str(v)) for k, v in params.items()}
+    values = shown_params(language, params)
     return subject.format_map(_Blank(values)), text.format_map(_Blank(values))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from caseapp.models import OutboxMessage
 from caseapp.models.enums import OutboxChannel, OutboxStatus
 from caseapp.notify.backends import DeliveryError, HttpSmsBackend, Notice
 from caseapp.notify.delivery import LEASE, claim, deliver_due
-from caseapp.notify.texts import TEXTS, render
+from caseapp.notify.texts import TEXTS, render, shown_params
 from caseapp.services.notices import outbox as outbox_admin
 from tests.conftest import ROOT
 
@@ -192,7 +193,9 @@ def test_a_late_worker_cannot_mark_a_row_it_lost(app_ctx: Flask) -> None:
 
 @pytest.mark.parametrize("template", sorted(TEXTS))
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_every_notice_has_its_text_in_both_languages(template: str, language: str) -> None:
+def test_every_notice_has_its_text_in_both_languages(
+    app_ctx: Flask, template: str, language: str
+) -> None:
     params = {"number": "YC2026-000123", "accept_by": "2026-11-30", "department": "市水务局",
               "resolve_by": "2026-12-05", "reason": "r", "question": "q", "answer": "a",
               "review_number": "YC2026-000124", "code": "123456", "minutes": 10,
@@ -200,6 +203,23 @@ def test_every_notice_has_its_text_in_both_languages(template: str, language: st
               "text": "x", "kind": "extension", "days": 3, "approved": True}  # fmt: skip
     subject, text = render(template, language, params)
     assert subject and "YC2026-000123" in text and "{" not in text + subject
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("2026-12-11T16:00:00+00:00", "2026-12-11 24:00"),  # midnight in Beijing
+        ("2026-12-11T01:30:00+00:00", "2026-12-11 09:30"),
+        ("2026-12-31T16:00:00+00:00", "2026-12-31 24:00"),  # the year's last deadline
+    ],
+)
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_a_notice_shows_its_deadline_in_the_citys_time_as_the_pages_do(
+    app_ctx: Flask, language: str, stored: str, shown: str
+) -> None:
+    _subject, text = render("receipt", language, {"number": "YC2026-000123", "accept_by": stored})
+    assert shown in text and not re.search(r"\d{4}-\d\d-\d\dT", text)
+    assert shown_params(language, {"due": stored, "days": 3}) == {"due": shown, "days": "3"}
 
 
 @pytest.mark.parametrize(
