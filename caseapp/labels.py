@@ -111,6 +111,18 @@ CLOCK_LABELS = {
 }
 
 
+# A case's escalation level (DESIGN §4) in words; 0 is none.
+ESCALATION_LABELS = {
+    1: _l("Due soon"),
+    2: _l("Overdue"),
+    3: _l("Supervised"),
+}
+
+
+def escalation_label(level: int) -> str:
+    return str(ESCALATION_LABELS[level]) if level in ESCALATION_LABELS else ""
+
+
 INBOX_LABELS = {
     "escalation_1": _l("Due soon"),
     "escalation_2": _l("Overdue"),

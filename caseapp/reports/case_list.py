@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from caseapp.i18n import local_datetime, local_deadline
-from caseapp.labels import CHANNEL_LABELS, kind_label, status_label
+from caseapp.labels import CHANNEL_LABELS, escalation_label, kind_label, status_label
 from caseapp.models import Case
 from caseapp.reports import cells
 
@@ -33,7 +33,7 @@ COLUMNS = (
     (_l("Channel"), 12),
     (_l("Received"), 18),
     (_l("Next deadline"), 18),
-    (_l("Escalation level"), 10),
+    (_l("Escalation level"), 12),
     (_l("Legacy issue"), 10),
 )
 
@@ -58,7 +58,7 @@ def case_cells(case: Case, lang: str) -> list[str | int]:
         str(CHANNEL_LABELS[case.channel]),
         local_datetime(case.received_at),
         local_deadline(case.next_deadline_at),
-        case.escalation_level,
+        escalation_label(case.escalation_level),
         _("Yes") if case.is_legacy else _("No"),
     ]
 

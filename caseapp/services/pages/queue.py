@@ -55,13 +55,17 @@ class QueueView(enum.StrEnum):
     MINE = "mine"  # open cases I handle
     DEPARTMENT = "department"  # dispatched to my department (or below), not signed for
     ALL = "all"  # every open case I may see
+    FINISHED = "finished"  # closed, withdrawn or not accepted: every one I may see
 
+
+FINISHED_STATUSES = (CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.REJECTED)
 
 VIEW_STATUSES: dict[QueueView, tuple[CaseStatus, ...]] = {
     QueueView.INTAKE: (CaseStatus.NEW, CaseStatus.RETURNED),
     QueueView.MINE: QUEUE_STATUSES,
     QueueView.DEPARTMENT: (CaseStatus.DISPATCHED,),
     QueueView.ALL: QUEUE_STATUSES,
+    QueueView.FINISHED: FINISHED_STATUSES,
 }
 
 
@@ -171,6 +175,7 @@ def offered_views(user: User) -> tuple[QueueView, ...]:
     if _in_department(user):
         views.append(QueueView.DEPARTMENT)
     views.append(QueueView.ALL)
+    views.append(QueueView.FINISHED)
     return tuple(views)
 
 
@@ -194,6 +199,18 @@ def choose_view(user: User, wanted: str | None) -> QueueView:
     if wanted in {v.value for v in offered_views(user)}:
         return QueueView(wanted)
     return default_view(user)
+
+
+def case_named(user: User, query: str) -> str | None:
+    """The number of the case ``query`` names, whatever its status, if ``user`` may see
+    it: a case number typed in the queue's search opens that case."""
+    text = query.strip().upper()
+    if not CASE_NUMBER.match(text):
+        return None
+    found: str | None = db.session.scalar(
+        visible_cases(user).with_only_columns(Case.number).where(Case.number == text)
+    )
+    return found
 
 
 # --- the statement -----------------------------------------------------------------------

@@ -8,10 +8,12 @@ from typing import Any
 from flask import (
     Response,
     current_app,
+    redirect,
     render_template,
     request,
     send_file,
     stream_with_context,
+    url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,6 +33,7 @@ VIEW_LABELS = {
     QueueView.MINE: _l("My cases"),
     QueueView.DEPARTMENT: _l("My department"),
     QueueView.ALL: _l("All open"),
+    QueueView.FINISHED: _l("Closed and withdrawn"),
 }
 
 
@@ -59,7 +62,11 @@ def _view_and_filters() -> tuple[QueueView, QueueFilters, QueueFilterForm]:
 
 
 @bp.route("/queue")
-def queue() -> str:
+def queue() -> str | Response:
+    # A case number in the search opens that case, whatever its status and queue.
+    named = queue_service.case_named(current_user, request.args.get("q", ""))
+    if named is not None:
+        return redirect(url_for("staff.case_page", number=named))
     view = queue_service.choose_view(current_user, request.args.get("view"))
     after = request.args.get("after")
     cursor = queue_service.Cursor.decode(after) if after else None

@@ -159,12 +159,12 @@ def test_each_queue_holds_its_cases_for_each_role(
 @pytest.mark.parametrize(
     ("username", "default", "offered"),
     [
-        ("intake", V.INTAKE, (V.INTAKE, V.ALL)),
-        ("handler", V.MINE, (V.MINE, V.DEPARTMENT, V.ALL)),
-        ("lead", V.DEPARTMENT, (V.MINE, V.DEPARTMENT, V.ALL)),
-        ("supervisor", V.ALL, (V.INTAKE, V.ALL)),
-        ("leader", V.ALL, (V.ALL,)),
-        ("admin", V.ALL, (V.ALL,)),
+        ("intake", V.INTAKE, (V.INTAKE, V.ALL, V.FINISHED)),
+        ("handler", V.MINE, (V.MINE, V.DEPARTMENT, V.ALL, V.FINISHED)),
+        ("lead", V.DEPARTMENT, (V.MINE, V.DEPARTMENT, V.ALL, V.FINISHED)),
+        ("supervisor", V.ALL, (V.INTAKE, V.ALL, V.FINISHED)),
+        ("leader", V.ALL, (V.ALL, V.FINISHED)),
+        ("admin", V.ALL, (V.ALL, V.FINISHED)),
     ],
 )
 def test_default_and_offered_queues_per_role(

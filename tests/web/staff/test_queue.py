@@ -22,7 +22,7 @@ from caseapp.extensions import db
 from caseapp.models import Case, CaseRequest
 from caseapp.models.enums import CaseKind, CaseStatus, Channel, RequestKind
 from tests.conftest import AuthActions
-from tests.factories import case_row, new_case, user
+from tests.factories import case_in, case_row, new_case, user
 
 
 def test_queue_needs_sign_in(client: FlaskClient) -> None:
@@ -286,7 +286,7 @@ def test_the_exports_hold_every_row_of_the_filtered_list(
     assert [r for r in xlsx_rows if r[1] == evil] and [r for r in csv_rows if r[1] == "'" + evil]
     assert [r for r in csv_rows if r[1] != "'" + evil] == [r for r in xlsx_rows if r[1] != evil]
     legacy = [row for row in csv_rows[1:] if row[1] == "export-0"][0]
-    assert legacy[6] == "" and legacy[9] == "" and legacy[10] == "0" and legacy[11] == "是"
+    assert legacy[6] == "" and legacy[9] == "" and legacy[10] == "" and legacy[11] == "是"
     in_hand = [row for row in csv_rows[1:] if row[1] == "export-1"][0]
     assert in_hand[5] == "市住房和城乡建设局" and in_hand[6] == "承办人 王建国"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d (\d\d:\d\d|24:00)", in_hand[9])
@@ -390,3 +390,55 @@ def test_approvals_waiting_are_counted_for_who_decides_them(
     assert "Approvals waiting: 1" in body
     handler = client_for(app, "handler").get("/staff/queue?lang=en").get_data(as_text=True)
     assert "Approvals waiting" not in handler
+
+
+# --- every case findable (issue 18) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.NEW])
+def test_a_case_number_in_the_search_opens_that_case_whatever_its_status(
+    app: Flask, intake_client: FlaskClient, status: CaseStatus
+) -> None:
+    with app.app_context():
+        number = case_in(status).number
+    for typed in (number, number.lower(), f"  {number} "):
+        response = intake_client.get("/staff/queue", query_string={"q": typed, "view": "all"})
+        assert response.status_code == 302, typed
+        assert response.headers["Location"].endswith(f"/staff/cases/{number}")
+
+
+def test_a_number_the_user_may_not_see_opens_nothing(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    with app.app_context():
+        theirs = case_in(CaseStatus.CLOSED, lead="cgj").number
+    for typed in (theirs, "YC2026-999999"):
+        response = handler_client.get("/staff/queue", query_string={"q": typed})
+        assert response.status_code == 200
+        assert f"/staff/cases/{theirs}" not in response.get_data(as_text=True)
+
+
+def test_the_closed_and_withdrawn_tab_lists_the_finished_cases_only(
+    app: Flask, supervisor_client: FlaskClient
+) -> None:
+    with app.app_context():
+        numbers = {status: case_in(status).number for status in CaseStatus}
+    page = supervisor_client.get("/staff/queue?view=finished").get_data(as_text=True)
+    assert 'href="/staff/queue?view=finished"' in page or "view=finished" in page
+    listed = {s for s, n in numbers.items() if f"/staff/cases/{n}" in page}
+    assert listed == {CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.REJECTED}
+    open_page = supervisor_client.get("/staff/queue?view=all").get_data(as_text=True)
+    assert f"/staff/cases/{numbers[CaseStatus.CLOSED]}" not in open_page
+
+
+def test_the_export_names_the_escalation_in_words(
+    app: Flask, supervisor_client: FlaskClient
+) -> None:
+    with app.app_context():
+        for level, title in ((0, "level-0"), (2, "level-2"), (3, "level-3")):
+            row = case_row(title=title)
+            row.escalation_level = level
+        db.session.commit()
+    rows = _xlsx_rows(supervisor_client, "/staff/queue.xlsx?view=all&lang=zh_CN")
+    words = {row[1]: row[10] for row in rows[1:]}
+    assert words == {"level-0": "", "level-2": "已超期", "level-3": "督办中"}
