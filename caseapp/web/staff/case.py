@@ -195,6 +195,16 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         )
 
 
+def _own_ids(form: forms.ActionForm, slug: str) -> forms.ActionForm:
+    """Give the form's fields ids of their own (``resolve-text``, ``ask-confirm_public``):
+    the page holds one form per action, and a label must tick or focus the box of its
+    own form, an error link jump to it. The names stay as they are."""
+    for field in form:
+        field.id = f"{slug}-{field.id}"
+        field.label.field_id = field.id
+    return form
+
+
 def _forms_for(
     case: Case, available: list[EventAction], template_text: str
 ) -> dict[str, forms.ActionForm]:
@@ -208,7 +218,7 @@ def _forms_for(
         if template_text and hasattr(form, "text") and slug in ("answer", "resolve", "note"):
             form.text.data = template_text
         _fill_choices(form, case)
-        built[slug] = form
+        built[slug] = _own_ids(form, slug)
     return built
 
 
@@ -231,7 +241,7 @@ def render_case(
         if conflict:
             open_form.version.data = str(case.version)
         _fill_choices(open_form, case)
-        action_forms[open_slug] = open_form
+        action_forms[open_slug] = _own_ids(open_form, open_slug)
     identity_allowed = may_see_identity(case, capacities)
     return render_template(
         "staff/case.html",

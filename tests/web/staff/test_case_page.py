@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -15,7 +16,7 @@ from caseapp.models import Case, CaseEvent
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, Role
 from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import handling as casework
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import AuthActions, _client_as, csrf_token
 from tests.factories import case_in, department, new_case, staff, user
 
 
@@ -286,3 +287,30 @@ def test_the_page_offers_no_reassign_before_a_dispatch_and_no_decision_on_one_s_
     other = app.test_client()
     assert AuthActions(other).login("lead-b", "long-enough-pw").status_code == 302
     assert "decide-extension" in offered(page_of(other, numbers[2]))
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [
+        ("supervisor", CaseStatus.IN_PROGRESS),
+        ("handler", CaseStatus.IN_PROGRESS),
+        ("intake", CaseStatus.NEW),
+        ("supervisor", CaseStatus.RESOLVED),
+        ("lead", CaseStatus.DISPATCHED),
+    ],
+)
+def test_every_id_on_the_case_page_is_unique_and_each_label_names_a_box_of_its_form(
+    app: Flask, demo_base: None, username: str, status: CaseStatus
+) -> None:
+    with app.app_context():
+        number = case_in(status).number
+    client = _client_as(app, username)
+    page = page_of(client, number)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    forms = re.findall(r"<form\b[\s\S]*?</form>", page)
+    assert len(forms) > 2
+    for form in forms:
+        inside = set(re.findall(r'\sid="([^"]+)"', form))
+        for target in re.findall(r'<label[^>]*\sfor="([^"]+)"', form):
+            assert target in inside, f"a label for {target} outside its form"
