@@ -1,5 +1,6 @@
 # caseapp — the two commands of the README, and a few helpers.
-#   make run    install, migrate, load the demo city, serve at http://127.0.0.1:5000
+#   make run    install, migrate, load the demo city, serve at http://127.0.0.1:5000 with
+#               the worker beside it (Ctrl-C stops both)
 #   make test   install, run ruff and the whole test suite (DATABASE_URL picks the database)
 
 PYTHON ?= python3
@@ -30,10 +31,14 @@ $(STAMP_TEST): setup.cfg pyproject.toml | $(BIN)/python
 install: $(STAMP_RUN)
 install-test: $(STAMP_TEST)
 
+# The worker runs beside the web app (deadlines, notices: the log backend prints each SMS
+# and email on this console); Ctrl-C stops both.
 run: install
 	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp db upgrade
 	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp demo load
 	@echo "caseapp: http://$(HOST):$(PORT)/  (staff: http://$(HOST):$(PORT)/staff/login)"
+	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp worker --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp run --host $(HOST) --port $(PORT)
 
 # The browser tests drive Debian's Chromium; a CJK font makes Chinese readable in screenshots.

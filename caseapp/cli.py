@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -120,6 +122,10 @@ def worker_command(interval: int | None, rounds: int) -> None:
     may run at once)."""
     from caseapp.notify.worker import run_worker
 
+    # The log backend's notices go to the console, unless logging is set up already.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("caseapp.notify").setLevel(logging.INFO)
     run_worker(
         current_app.config,
         interval=interval or current_app.config["WORKER_INTERVAL_SECONDS"],

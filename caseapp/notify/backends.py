@@ -37,16 +37,17 @@ class Backend(Protocol):
 
 
 class LogBackend:
-    """Writes the notice to the log; the default, and what the demo uses."""
+    """Writes the notice to the log (the worker prints it on the console); the default,
+    and what the demo uses: a new user sees the SMS with their code arrive. The
+    recipient is shown by its last characters only."""
 
     def __init__(self) -> None:
         self.sent: list[Notice] = []
 
     def send(self, notice: Notice) -> None:
         subject, text = render(notice.template, notice.language, notice.params)
-        log.info(
-            "notice %s %s to %s: %s", notice.idempotency_key, notice.channel, notice.recipient, text
-        )
+        to = f"…{notice.recipient[-4:]}" if len(notice.recipient) > 4 else "…"
+        log.info("%s to %s · %s · %s", notice.channel.upper(), to, subject, text)
         self.sent.append(notice)
 
 

@@ -320,3 +320,24 @@ def test_the_worker_stops_cleanly_on_sigterm(app: Flask) -> None:
             process.kill()
     assert process.returncode == 0
     assert "worker stopped after" in output
+
+
+def test_the_worker_shows_what_the_log_backend_sends_on_its_console(app: Flask) -> None:
+    """The demo's SMS (a tracking code, a receipt) appear where the worker runs, with
+    the phone shown by its last digits only."""
+    with app.app_context():
+        queue(1)
+    env = {
+        **os.environ,
+        "SECRET_KEY": "worker-test",
+        "SMS_BACKEND": "log",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "caseapp", "worker", "--rounds", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "SMS to …5678" in output and "YC2026-000000" in output, output
+    assert "13812345678" not in output
