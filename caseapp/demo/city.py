@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from caseapp.demo.base import DEMO_PASSWORD
 from caseapp.extensions import db
 from caseapp.models import (
     Case,
@@ -33,9 +34,11 @@ from caseapp.models.enums import (
     NotifyBy,
     PetitionDecision,
     Priority,
+    Role,
     Satisfaction,
 )
 from caseapp.models.types import utcnow
+from caseapp.services.access import accounts
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
@@ -279,15 +282,12 @@ DEPARTMENT_HANDLERS = {"zjj": "handler", "cgj": "handler2"}
 
 
 def _handler_for(story: Story, department: str) -> str:
-    from caseapp.models.enums import Role
-    from caseapp.services.access import accounts
-
     username = DEPARTMENT_HANDLERS.get(department, f"handler-{department}")
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
         dept = db.session.scalar(sa.select(Department).where(Department.code == department))
         assert dept is not None
         accounts.create_user(
-            username, "demo-password", f"承办人（{dept.name_zh}）", [Role.HANDLER], department
+            username, DEMO_PASSWORD, f"承办人（{dept.name_zh}）", [Role.HANDLER], department
         )
     return username
 
@@ -299,6 +299,8 @@ def load_city(
     if db.session.scalar(sa.select(Ledger.id).where(Ledger.code == CAMPAIGN_LEDGER_CODE)):
         return False
     story = Story(now or utcnow())
+    _department_leads()
+    progress(f"a lead in each of the {len(LEAD_DEPARTMENTS) + 1} departments the cases go to")
     _campaign_ledger(story)
     progress("campaign ledger: 1,106 items in 6 categories")
     legacy = _legacy_ledger()
@@ -309,6 +311,22 @@ def load_city(
     _answered_history(story)
     progress("12 weeks of answered and rated cases for the scorecards")
     return True
+
+
+# The departments the demo's cases go to (xfj: reviews), besides zjj (its lead is in the base):
+# each gets a lead, who decides its petitions' extensions (DESIGN §3).
+LEAD_DEPARTMENTS = (
+    "cgj", "zrzyj", "tyj", "swj", "rsj", "tyjrj", "jtj", "gjj", "gdgs", "yhq", "xzsp", "gaj", "xfj",
+)  # fmt: skip
+
+
+def _department_leads() -> None:
+    for code in LEAD_DEPARTMENTS:
+        department = db.session.scalar(sa.select(Department).where(Department.code == code))
+        assert department is not None, code
+        accounts.create_user(
+            f"lead-{code}", DEMO_PASSWORD, f"{department.name_zh}负责人", (Role.LEAD,), code
+        )
 
 
 def _campaign_ledger(story: Story) -> None:

@@ -10,7 +10,7 @@ from caseapp.demo.base import load_base
 from caseapp.demo.city import load_city
 from caseapp.extensions import db
 from caseapp.models import Case, Ledger, LedgerCategory, LedgerItem, LedgerItemEvent
-from caseapp.models.enums import CaseStatus, CloseReason, LedgerItemStatus
+from caseapp.models.enums import CaseStatus, CloseReason, LedgerItemStatus, Role
 from caseapp.services.ledgers import items as ledgers
 
 
@@ -109,3 +109,39 @@ def test_loading_twice_adds_nothing(app_ctx: Flask) -> None:
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Case))
     assert load_city() is False
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == count
+
+
+@pytest.mark.usefixtures("city")
+def test_every_waiting_request_reaches_someone_who_may_decide_it() -> None:
+    """Each request waiting in the demo has a decider by the lifecycle table (a petition's
+    extension: its department's lead), who was told in the inbox and may decide it."""
+    from caseapp.models import CaseRequest, InboxMessage
+    from caseapp.models.enums import RequestStatus
+    from caseapp.services.casework.lifecycle import DECIDED_BY, Actor, offered_actions
+    from caseapp.services.notices.staff import deciders
+
+    waiting = db.session.scalars(
+        sa.select(CaseRequest).where(CaseRequest.status == RequestStatus.PENDING)
+    ).all()
+    assert waiting
+    for request in waiting:
+        people = deciders(request.case, request.kind)
+        assert people, f"nobody decides {request.kind} on {request.case.number}"
+        for person in people:
+            assert DECIDED_BY[request.kind] in offered_actions(request.case, Actor.staff(person))
+        told = db.session.scalars(
+            sa.select(InboxMessage.user_id).where(
+                InboxMessage.case_id == request.case_id, InboxMessage.kind == "approval_waiting"
+            )
+        ).all()
+        assert set(told) & {p.id for p in people}, request.case.number
+    # A petition's extension is decided by its department's lead: every department the
+    # demo's cases go to has one.
+    from caseapp.models import User
+    from caseapp.services.directory import users_with_role
+
+    leading = set(db.session.scalars(sa.select(Case.lead_department_id).distinct()).all())
+    leading.discard(None)
+    with_lead = {u.department_id for u in users_with_role(Role.LEAD)}
+    assert leading and leading <= with_lead, leading - with_lead
+    assert db.session.scalar(sa.select(User).where(User.username == "lead-zrzyj")) is not None

@@ -262,7 +262,7 @@ def test_a_choice_that_names_no_id_is_a_field_error(
     response = act(supervisor_client, number, slug, filled)
     assert response.status_code == 400
     assert re.search(
-        rf'id="{field}-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
+        rf'id="{slug}-{field}-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
     )
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.number == number))
@@ -508,5 +508,5 @@ def test_a_blank_petition_decision_is_a_field_error(
         )
     assert response.status_code == 400
     assert re.search(
-        r'id="decision-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
+        r'id="resolve-decision-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
     )

@@ -56,6 +56,7 @@ class QueueView(enum.StrEnum):
     DEPARTMENT = "department"  # dispatched to my department (or below), not signed for
     ALL = "all"  # every open case I may see
     FINISHED = "finished"  # closed, withdrawn or not accepted: every one I may see
+    APPROVALS = "approvals"  # open cases with a request waiting for my decision
 
 
 FINISHED_STATUSES = (CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.REJECTED)
@@ -66,6 +67,7 @@ VIEW_STATUSES: dict[QueueView, tuple[CaseStatus, ...]] = {
     QueueView.DEPARTMENT: (CaseStatus.DISPATCHED,),
     QueueView.ALL: QUEUE_STATUSES,
     QueueView.FINISHED: FINISHED_STATUSES,
+    QueueView.APPROVALS: QUEUE_STATUSES,
 }
 
 
@@ -174,6 +176,8 @@ def offered_views(user: User) -> tuple[QueueView, ...]:
         views.append(QueueView.MINE)
     if _in_department(user):
         views.append(QueueView.DEPARTMENT)
+    if _approvals_condition(user) is not None:
+        views.append(QueueView.APPROVALS)
     views.append(QueueView.ALL)
     views.append(QueueView.FINISHED)
     return tuple(views)
@@ -232,6 +236,14 @@ def end_of_local_day(now: datetime) -> datetime:
 
 def _view_condition(user: User, view: QueueView) -> sa.ColumnElement[bool]:
     condition = Case.status.in_(VIEW_STATUSES[view])
+    if view is QueueView.APPROVALS:
+        decides = _approvals_condition(user)
+        if decides is None:
+            return sa.false()
+        waiting = sa.exists().where(
+            CaseRequest.case_id == Case.id, CaseRequest.status == RequestStatus.PENDING, decides
+        )
+        return sa.and_(condition, waiting)
     if view is QueueView.MINE:
         return sa.and_(condition, Case.handler_id == user.id)
     if view is QueueView.DEPARTMENT:

@@ -34,6 +34,7 @@ VIEW_LABELS = {
     QueueView.DEPARTMENT: _l("My department"),
     QueueView.ALL: _l("All open"),
     QueueView.FINISHED: _l("Closed and withdrawn"),
+    QueueView.APPROVALS: _l("Waiting for your decision"),
 }
 
 

@@ -161,8 +161,8 @@ def test_each_queue_holds_its_cases_for_each_role(
     [
         ("intake", V.INTAKE, (V.INTAKE, V.ALL, V.FINISHED)),
         ("handler", V.MINE, (V.MINE, V.DEPARTMENT, V.ALL, V.FINISHED)),
-        ("lead", V.DEPARTMENT, (V.MINE, V.DEPARTMENT, V.ALL, V.FINISHED)),
-        ("supervisor", V.ALL, (V.INTAKE, V.ALL, V.FINISHED)),
+        ("lead", V.DEPARTMENT, (V.MINE, V.DEPARTMENT, V.APPROVALS, V.ALL, V.FINISHED)),
+        ("supervisor", V.ALL, (V.INTAKE, V.APPROVALS, V.ALL, V.FINISHED)),
         ("leader", V.ALL, (V.ALL, V.FINISHED)),
         ("admin", V.ALL, (V.ALL, V.FINISHED)),
     ],

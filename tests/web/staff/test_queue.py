@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from caseapp.extensions import db
 from caseapp.models import Case, CaseRequest
 from caseapp.models.enums import CaseKind, CaseStatus, Channel, RequestKind
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, _client_as
 from tests.factories import case_in, case_row, new_case, user
 
 
@@ -442,3 +442,29 @@ def test_the_export_names_the_escalation_in_words(
     rows = _xlsx_rows(supervisor_client, "/staff/queue.xlsx?view=all&lang=zh_CN")
     words = {row[1]: row[10] for row in rows[1:]}
     assert words == {"level-0": "", "level-2": "已超期", "level-3": "督办中"}
+
+
+def test_the_approvals_badge_opens_the_cases_waiting_for_that_users_decision(
+    app: Flask, supervisor_client: FlaskClient
+) -> None:
+    from caseapp.services.casework import handling
+    from tests.factories import staff
+
+    with app.app_context():
+        waiting = case_in(CaseStatus.IN_PROGRESS)
+        handling.request_extension(waiting, staff("handler"), 2, "需要协调。", version=None)
+        petition = case_in(CaseStatus.IN_PROGRESS, kind=CaseKind.PETITION)
+        handling.request_extension(petition, staff("handler"), 2, "需要协调。", version=None)
+        quiet = case_in(CaseStatus.IN_PROGRESS).number
+        waiting_number, petition_number = waiting.number, petition.number
+    page = supervisor_client.get("/staff/queue").get_data(as_text=True)
+    assert 'href="/staff/queue?view=approvals"' in page
+    listed = supervisor_client.get("/staff/queue?view=approvals").get_data(as_text=True)
+    assert f"/staff/cases/{waiting_number}" in listed
+    # A petition's extension is its department lead's to decide, not the supervisor's.
+    assert f"/staff/cases/{petition_number}" not in listed
+    assert f"/staff/cases/{quiet}" not in listed
+    lead = _client_as(app, "lead")
+    theirs = lead.get("/staff/queue?view=approvals").get_data(as_text=True)
+    assert f"/staff/cases/{petition_number}" in theirs
+    assert f"/staff/cases/{waiting_number}" not in theirs
