@@ -14,13 +14,8 @@ from caseapp.models import Case, CaseRequest, Department, User
 from caseapp.models.enums import OPEN_STATUSES, RequestStatus
 from caseapp.models.types import utcnow
 from caseapp.services.casework import clocks as deadlines
-from caseapp.services.casework.lifecycle import (
-    DECIDED_BY,
-    Actor,
-    capacities_of,
-    decides_own_request,
-)
-from caseapp.workflow import lifecycle
+from caseapp.services.casework.lifecycle import DECIDED_BY, Actor, offered_actions
+from caseapp.services.notices.staff import deciders
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import staff_can_see
 
@@ -112,14 +107,24 @@ def approvals_waiting(user: User) -> list[CaseRequest]:
 
 
 def decidable(user: User, requests: list[CaseRequest]) -> set[int]:
-    """The ids of the waiting requests ``user`` may decide now, by the lifecycle table (a
-    supervisor decides late returns, further redos and extensions, except a petition's
-    extension, which its department's lead decides), never one they asked for."""
+    """The ids of the waiting requests ``user`` may decide now: those whose deciding
+    action the case page would offer them (``lifecycle.offered_actions``)."""
     actor = Actor.staff(user)
     return {
         request.id
         for request in requests
-        if lifecycle.who_may(DECIDED_BY[request.kind], request.case.status, request.case.kind)
-        & capacities_of(actor, request.case)
-        and not decides_own_request(request, actor)
+        if DECIDED_BY[request.kind] in offered_actions(request.case, actor)
+    }
+
+
+def who_decides(requests: list[CaseRequest]) -> dict[int, list[str]]:
+    """For each waiting request, the names of the staff who may decide it (never the one
+    who asked); an empty list says nobody can yet (a department without a lead)."""
+    return {
+        request.id: [
+            person.display_name
+            for person in deciders(request.case, request.kind)
+            if person.id != request.requested_by_id
+        ]
+        for request in requests
     }

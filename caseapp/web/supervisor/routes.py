@@ -18,5 +18,6 @@ def escalations() -> str:
         late=escalation_board.overdue_cases(current_user, department_id=department),
         approvals=approvals,
         decidable=escalation_board.decidable(current_user, approvals),
+        who_decides=escalation_board.who_decides(approvals),
         department=department,
     )

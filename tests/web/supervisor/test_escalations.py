@@ -184,6 +184,22 @@ def test_a_petition_extension_is_listed_but_not_decided_by_a_supervisor(
     approvals = body[body.index('id="approvals"') : body.index('id="late"')]
     assert number in approvals
     assert "decide-extension" not in approvals
+    # It says who decides: the lead of the case's department (zjj's demo lead).
+    assert "住建局负责人 陈志强" in approvals
+
+
+def test_a_request_nobody_can_decide_says_so(app: Flask, supervisor_client: FlaskClient) -> None:
+    from caseapp.models import User
+
+    _waiting_extension(app, kind=CaseKind.PETITION, category="petition")
+    with app.app_context():
+        lead = db.session.scalar(sa.select(User).where(User.username == "lead"))
+        assert lead is not None
+        lead.active = False  # the department has no lead now
+        db.session.commit()
+    body = supervisor_client.get("/supervisor/escalations?lang=en").get_data(as_text=True)
+    approvals = body[body.index('id="approvals"') : body.index('id="late"')]
+    assert "Nobody can decide this yet: the department needs a lead." in approvals
 
 
 def test_a_leader_sees_waiting_approvals_without_a_decision(app: Flask, demo_base: None) -> None:
