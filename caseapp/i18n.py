@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
     from caseapp.labels import (
         channel_label,
         clock_label,
+        close_reason_label,
         decision_label,
         event_label,
         inbox_label,
@@ -78,6 +79,7 @@ def init_app(app: Flask) -> None:
         ledger_status_label,
         request_label,
         satisfaction_label,
+        staff_event_label,
         status_label,
     )
 
@@ -92,6 +94,8 @@ def init_app(app: Flask) -> None:
             "status_label": status_label,
             "kind_label": kind_label,
             "event_label": event_label,
+            "staff_event_label": staff_event_label,
+            "close_reason_label": close_reason_label,
             "clock_label": clock_label,
             "channel_label": channel_label,
             "inbox_label": inbox_label,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 from caseapp.models.enums import (
     CaseKind,
     CaseStatus,
     Channel,
+    CloseReason,
     EventAction,
     LedgerItemAction,
     LedgerItemStatus,
@@ -194,6 +198,39 @@ def decision_label(value: PetitionDecision) -> str:
 
 def satisfaction_label(value: Satisfaction) -> str:
     return str(SATISFACTION_LABELS[value])
+
+
+CLOSE_REASON_LABELS = {
+    CloseReason.RATED: _l("rated"),
+    CloseReason.NO_RATING: _l("no rating in time"),
+    CloseReason.MERGED: _l("merged into another case"),
+}
+
+
+def close_reason_label(value: CloseReason) -> str:
+    return str(CLOSE_REASON_LABELS[value])
+
+
+_DECIDING = frozenset({A.DECIDE_RETURN, A.DECIDE_EXTENSION, A.DECIDE_REDO})
+
+
+def _detailed(action: EventAction, detail: str) -> str:
+    return str(_l("%(what)s: %(detail)s", what=event_label(action), detail=detail))
+
+
+def staff_event_label(action: EventAction, data: Mapping[str, Any], public: bool) -> str:
+    """How the staff timeline names an event: its label, said more exactly by what it
+    holds — a note public or internal, the rating given, a decision's outcome."""
+    if action is A.NOTE:
+        return str(_l("Public reply") if public else _l("Internal note"))
+    if action is A.RATE and data.get("satisfaction"):
+        solved = _l("Solved") if data.get("solved") else _l("Not solved")
+        words = satisfaction_label(Satisfaction(data["satisfaction"]))
+        return _detailed(action, f"{words} · {solved}")
+    if action in _DECIDING and "approved" in data:
+        outcome = _l("Approved") if data["approved"] else _l("Denied")
+        return _detailed(action, str(outcome))
+    return event_label(action)
 
 
 def inbox_label(kind: str) -> str:

@@ -294,7 +294,8 @@ def case_action(number: str, slug: str) -> Response | tuple[str, int]:
         return render_case(
             case_for_staff(number, current_user), open_slug=slug, open_form=form
         ), 400
-    flash(_(spec.done), "success")
+    public_reply = slug == "note" and bool(form.public.data)
+    flash(_("The public reply was added.") if public_reply else _(spec.done), "success")
     return _back_after_action(number)
 
 

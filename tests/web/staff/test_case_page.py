@@ -314,3 +314,29 @@ def test_every_id_on_the_case_page_is_unique_and_each_label_names_a_box_of_its_f
         inside = set(re.findall(r'\sid="([^"]+)"', form))
         for target in re.findall(r'<label[^>]*\sfor="([^"]+)"', form):
             assert target in inside, f"a label for {target} outside its form"
+
+
+def test_the_timeline_says_what_each_entry_was_in_the_readers_language(
+    app: Flask, demo_base: None
+) -> None:
+    """A note says internal or public; a rating says how it was rated; a decision says
+    approved or denied; a closed case says why in words, not a code."""
+    from caseapp.models.enums import Satisfaction
+    from caseapp.services.casework import closing
+    from caseapp.services.casework import handling as casework
+    from caseapp.services.casework.lifecycle import Actor
+    from tests.factories import staff
+
+    with app.app_context():
+        case = case_in(CaseStatus.RESOLVED)
+        casework.add_note(case, staff("handler"), "内部记录", version=None)
+        casework.add_note(case, staff("handler"), "公开答复", public=True, version=None)
+        closing.rate_case(case, Actor.citizen(), True, Satisfaction.SATISFIED, version=None)
+        number = case.number
+    client = _client_as(app, "supervisor")
+    zh = client.get(f"/staff/cases/{number}?lang=zh_CN").get_data(as_text=True)
+    assert "内部备注" in zh and "公开答复" in zh and "已评价：满意 · 已解决" in zh
+    assert "(rated)" not in zh and "(已评价)" in zh
+    en = client.get(f"/staff/cases/{number}?lang=en").get_data(as_text=True)
+    assert "Internal note" in en and "Public reply" in en and "Rated: Satisfied · Solved" in en
+    assert "(rated)" in en
