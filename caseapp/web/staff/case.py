@@ -214,6 +214,9 @@ def _forms_for(
         if spec.action not in available:
             continue
         filled = spec.prefill(case) if spec.prefill else {}
+        if slug == "dispatch" and case.category.default_department_id is not None:
+            # The category's usual department, chosen already (intake may change it).
+            filled["department"] = str(case.category.default_department_id)
         form = spec.form(formdata=None, version=str(case.version), **filled)
         if template_text and hasattr(form, "text") and slug in ("answer", "resolve", "note"):
             form.text.data = template_text

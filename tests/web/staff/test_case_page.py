@@ -340,3 +340,17 @@ def test_the_timeline_says_what_each_entry_was_in_the_readers_language(
     en = client.get(f"/staff/cases/{number}?lang=en").get_data(as_text=True)
     assert "Internal note" in en and "Public reply" in en and "Rated: Satisfied · Solved" in en
     assert "(rated)" in en
+
+
+def test_dispatch_starts_with_the_categorys_usual_department(app: Flask, demo_base: None) -> None:
+    from caseapp.models import Category
+
+    with app.app_context():
+        case = case_in(CaseStatus.NEW, category="bus-stop")
+        category = db.session.get(Category, case.category_id)
+        assert category is not None and category.default_department_id is not None
+        usual, number = category.default_department_id, case.number
+    page = page_of(_client_as(app, "intake"), number)
+    form = page[page.index('id="action-dispatch"') :]
+    select = form[form.index('name="department"') : form.index("</select>")]
+    assert re.search(rf'<option selected value="{usual}"|<option value="{usual}" selected', select)
