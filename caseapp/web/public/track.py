@@ -3,7 +3,7 @@ with a one-time code (the case page itself is ``citizen_case``)."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, url_for
+from flask import abort, current_app, redirect, render_template, session, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -46,6 +46,11 @@ def open_private_link(key: str) -> Response:
     except NotFound:
         abort(404)
     access.grant(case.number, follower.id if follower else None)
+    # The page opens in the language the request was filed (or followed) in, unless
+    # this browser chose one already.
+    language = follower.language if follower else case.language
+    if "lang" not in session and language in current_app.config["LANGUAGES"]:
+        session["lang"] = language
     return redirect(url_for("public.citizen_case", number=case.number))
 
 

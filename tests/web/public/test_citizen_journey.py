@@ -372,3 +372,22 @@ def test_a_second_unsatisfied_rating_while_a_redo_decision_waits_is_a_403_not_a_
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.number == number))
         assert case.version == version and len(case.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("filed_in", "heading"), [("en", '<html lang="en">'), ("zh_CN", '<html lang="zh-CN">')]
+)
+def test_the_private_link_opens_in_the_language_the_request_was_filed_in(
+    app: Flask, demo_base: None, filed_in: str, heading: str
+) -> None:
+    filer = app.test_client()
+    filer.get(f"/?lang={filed_in}")
+    _number, link = file_request(filer)
+    elsewhere = app.test_client()  # another browser, no language chosen
+    opened = elsewhere.get(link, follow_redirects=True)
+    assert opened.status_code == 200
+    assert heading in opened.get_data(as_text=True)
+    chose = app.test_client()  # a browser that chose a language keeps it
+    chose.get("/?lang=zh_CN" if filed_in == "en" else "/?lang=en")
+    kept = chose.get(link, follow_redirects=True).get_data(as_text=True)
+    assert heading not in kept
