@@ -134,6 +134,9 @@ INBOX_LABELS = {
     "urged": _l("Urged by a supervisor"),
     "approval_waiting": _l("Waiting for your decision"),
     "approval_decided": _l("Request decided"),
+    "assigned": _l("Assigned to you"),
+    "citizen_answered": _l("The citizen answered"),
+    "rated_unsatisfied": _l("Rated unsatisfied: to be worked on again"),
 }
 
 # The requests that wait for a decision (RequestKind values).

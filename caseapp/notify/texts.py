@@ -72,6 +72,13 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "{what} by {date}.",
         ),
     },
+    "extension": {
+        "zh_CN": ("诉求办理时限延长", "您的诉求{number}办理时限已延长，预计{resolve_by}前答复。"),
+        "en": (
+            "More time for your request",
+            "Your request {number} needs more time; it will be answered by {resolve_by}.",
+        ),
+    },
     "staff_escalation": {
         "zh_CN": (
             "案件预警 {number}",
@@ -112,6 +119,24 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Extension approved {number}",
             "The extension of case {number} ({title}) was approved; the new deadline is {due}.",
+        ),
+    },
+    "staff_assigned": {
+        "zh_CN": ("分派给您 {number}", "案件{number}（{title}）已分派给您办理。"),
+        "en": ("Assigned to you {number}", "Case {number} ({title}) was assigned to you."),
+    },
+    "staff_citizen_answered": {
+        "zh_CN": ("群众已回复 {number}", "案件{number}（{title}）的群众已回复：{text}"),
+        "en": (
+            "The citizen answered {number}",
+            "On case {number} ({title}) the citizen wrote: {text}",
+        ),
+    },
+    "staff_rated_unsatisfied": {
+        "zh_CN": ("群众不满意 {number}", "案件{number}（{title}）评价为不满意，需重新办理。"),
+        "en": (
+            "Rated unsatisfied {number}",
+            "Case {number} ({title}) was rated unsatisfied and is to be worked on again.",
         ),
     },
     "access_code": {

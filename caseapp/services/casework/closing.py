@@ -138,6 +138,8 @@ def rate_case(
         redo = lifecycle.pending_request(case, RequestKind.REDO)
         assert redo is not None
         staff_notices.approval_waiting(case, redo, actor, now)
+    if unsatisfied:
+        staff_notices.rated_unsatisfied(case, outcome.event, actor)
     lifecycle.commit()
     return case
 

@@ -215,7 +215,7 @@ def sign_for_case(
         deadlines.stop_clock(case, Clock.SIGN, now)
         deadlines.start_clock(case, Clock.FIRST_RESPONSE, now, math)
 
-    lifecycle.apply_action(
+    outcome = lifecycle.apply_action(
         case,
         EventAction.SIGN_FOR,
         actor,
@@ -224,6 +224,7 @@ def sign_for_case(
         data={"handler": handler.username if handler else None},
         effects=effects,
     )
+    staff_notices.case_assigned(case, outcome.event, actor)
     lifecycle.commit()
     return case
 
@@ -295,7 +296,7 @@ def _resume(
         _end_pause(case, now, math)
         case.status_before_pause = None
 
-    lifecycle.apply_action(
+    outcome = lifecycle.apply_action(
         case,
         action,
         actor,
@@ -305,6 +306,8 @@ def _resume(
         public_text=reply,
         effects=effects,
     )
+    if action is EventAction.CITIZEN_REPLIES:
+        staff_notices.citizen_answered(case, outcome.event, actor)
     lifecycle.commit()
     return case
 
@@ -457,8 +460,13 @@ def decide_extension(decision: Decision) -> None:
         for row in deadlines.running(case, Clock.RESOLVE):
             deadlines.extend_clock(row, Period(TimeUnit(cap.unit), request.days or 0), math)
 
-    lifecycle.apply_decision(decision, data={"days": request.days}, on_approve=extend)
+    outcome = lifecycle.apply_decision(decision, data={"days": request.days}, on_approve=extend)
     staff_notices.approval_decided(case, request, decision.actor, decision.now)
+    runs = deadlines.running(case, Clock.RESOLVE)
+    if decision.approve and runs:
+        notices.notify_citizens(
+            case, outcome.event, "extension", {"resolve_by": runs[0].due_at.isoformat()}
+        )
 
 
 @one_transaction
@@ -497,7 +505,7 @@ def add_note(
 def add_information(case: Case, actor: Actor, text: str, now: datetime | None = None) -> Case:
     """The citizen adds information to an open case."""
     now = now_or(now)
-    lifecycle.apply_action(
+    outcome = lifecycle.apply_action(
         case,
         EventAction.ADD_INFORMATION,
         actor,
@@ -505,5 +513,6 @@ def add_information(case: Case, actor: Actor, text: str, now: datetime | None = 
         expected_version=None,
         public_text=required_text(text, "text"),
     )
+    staff_notices.citizen_answered(case, outcome.event, actor)
     lifecycle.commit()
     return case

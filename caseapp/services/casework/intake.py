@@ -25,6 +25,7 @@ from caseapp.services.filing.validation import clean_text, has_control_character
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 from caseapp.services.notices import citizen as notices
+from caseapp.services.notices import staff as staff_notices
 from caseapp.services.transactions import one_transaction
 
 # Where a petition that is not a matter for petitions belongs (信访工作条例 Art. 14-15).
@@ -294,6 +295,8 @@ def dispatch(
         },
         effects=effects,
     )
+    if handler is not None:
+        staff_notices.case_assigned(case, outcome.event, actor)
     if first:
         ledgers.on_case_accepted(case, now, actor.user.id if actor.user else None)
         notices.notify_citizens(

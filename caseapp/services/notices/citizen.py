@@ -21,6 +21,7 @@ CITIZEN_TEMPLATES = frozenset(
         "closing",
         "review",
         "deadline_moved",
+        "extension",
     }
 )
 # Sent to one phone only, never to followers.

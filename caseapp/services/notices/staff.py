@@ -39,6 +39,9 @@ EMAIL_TEMPLATES = {
     "urged": "staff_urged",
     "approval_waiting": "staff_approval_waiting",
     "approval_decided": "staff_approval_decided",
+    "assigned": "staff_assigned",
+    "citizen_answered": "staff_citizen_answered",
+    "rated_unsatisfied": "staff_rated_unsatisfied",
 }
 
 
@@ -135,6 +138,42 @@ def case_urged(case: Case, event: CaseEvent, text: str, actor: Actor) -> None:
         {"number": case.number, "title": case.title, "text": text},
         event.at,
     )
+
+
+def _about(case: Case) -> dict[str, Any]:
+    return {"number": case.number, "title": case.title}
+
+
+def case_assigned(case: Case, event: CaseEvent, actor: Actor) -> None:
+    """Tell the handler a case was given to them (named at dispatch or by their lead);
+    not when they took it on themself."""
+    notify_staff(
+        _others([case.handler], actor), case, "assigned", f"assigned:{event.id}", _about(case),
+        event.at,
+    )  # fmt: skip
+
+
+def citizen_answered(case: Case, event: CaseEvent, actor: Actor) -> None:
+    """Tell who works the case (its handler; without one, the department's leads, or
+    intake before any department holds it) that the citizen answered or added
+    information."""
+    people: list[User | None] = [case.handler] if case.handler else _leads_of(case)
+    if case.lead_department_id is None:
+        people = list(users_with_role(Role.INTAKE))
+    params = {**_about(case), "text": (event.public_text or "")[:200]}
+    notify_staff(
+        _others(people, actor), case, "citizen_answered", f"answered:{event.id}", params,
+        event.at,
+    )  # fmt: skip
+
+
+def rated_unsatisfied(case: Case, event: CaseEvent, actor: Actor) -> None:
+    """Tell the handler and the department's leads that an unsatisfied rating sends the
+    case back to them (or, past two redos, to a supervisor's decision)."""
+    notify_staff(
+        _others([case.handler, *_leads_of(case)], actor), case, "rated_unsatisfied",
+        f"unsatisfied:{event.id}", _about(case), event.at,
+    )  # fmt: skip
 
 
 def deciders(case: Case, kind: RequestKind) -> list[User]:

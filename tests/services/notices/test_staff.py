@@ -23,6 +23,7 @@ from caseapp.models.enums import (
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import closing, decisions, intake, supervision
 from caseapp.services.casework import handling as casework
+from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
 from caseapp.services.notices import staff as staff_notices
 from tests.factories import case_in, department, new_case, staff, user
@@ -272,3 +273,72 @@ def test_the_sweep_writes_its_notices_through_the_same_builder() -> None:
     mails = [m for m in emails() if m.recipient == address]
     assert mails and {m.template for m in mails} == {"staff_escalation"}
     assert case.id == rows[0].case_id
+
+
+# --- notices both ways (issue 18) -----------------------------------------------------------
+
+
+def test_a_handler_is_told_when_a_case_is_given_to_them_not_when_they_take_it() -> None:
+    named = new_case()
+    intake.dispatch_case(
+        named, staff("intake"), department("zjj").id, version=None, handler_id=user("handler").id
+    )
+    assert set(inbox("assigned")) == {"handler"}
+    assert inbox("assigned")["handler"]["number"] == named.number
+    db.session.execute(sa.delete(InboxMessage))
+    db.session.commit()
+    taken = case_in(CaseStatus.DISPATCHED)
+    casework.sign_for_case(taken, staff("handler"), version=None)
+    assert inbox("assigned") == {}
+    by_lead = case_in(CaseStatus.DISPATCHED)
+    casework.sign_for_case(by_lead, staff("lead"), version=None, handler_id=user("handler").id)
+    assert set(inbox("assigned")) == {"handler"}
+
+
+def test_the_handler_is_told_when_the_citizen_answers_or_adds_information() -> None:
+    asked = case_in(CaseStatus.AWAITING_CITIZEN)
+    casework.citizen_replies(asked, Actor.citizen(), "在人民路中段。", version=None)
+    assert inbox("citizen_answered") == {
+        "handler": {"number": asked.number, "title": asked.title, "text": "在人民路中段。"}
+    }
+    db.session.execute(sa.delete(InboxMessage))
+    db.session.commit()
+    new = new_case()  # no department yet: intake is told
+    casework.add_information(new, Actor.citizen(), "补充照片一张。")
+    assert set(inbox("citizen_answered")) == {"intake"}
+
+
+def test_an_unsatisfied_rating_tells_the_handler_and_the_leads() -> None:
+    case = case_in(CaseStatus.RESOLVED)
+    closing.rate_case(case, Actor.citizen(), False, Satisfaction.UNSATISFIED, version=None)
+    assert set(inbox("rated_unsatisfied")) == {"handler", "lead"}
+    other = case_in(CaseStatus.RESOLVED)
+    closing.rate_case(other, Actor.citizen(), True, Satisfaction.SATISFIED, version=None)
+    assert {p["number"] for p in inbox("rated_unsatisfied").values()} == {case.number}
+
+
+def test_the_citizen_is_told_of_an_approved_extension_and_its_new_date() -> None:
+    case = case_in(CaseStatus.IN_PROGRESS)
+    casework.request_extension(case, staff("handler"), 3, "需要协调。", version=None)
+    before = {m.id for m in db.session.scalars(sa.select(OutboxMessage))}
+    decisions.decide_request(RequestKind.EXTENSION, case, staff("supervisor"), True, version=None)
+    sent = [
+        m
+        for m in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+        if m.id not in before and m.template == "extension"
+    ]
+    due = deadlines.running(case, Clock.RESOLVE)[0].due_at
+    assert len(sent) == 1 and sent[0].params["resolve_by"] == due.isoformat()
+    denied = case_in(CaseStatus.IN_PROGRESS)
+    casework.request_extension(denied, staff("handler"), 3, "需要协调。", version=None)
+    decisions.decide_request(
+        RequestKind.EXTENSION, denied, staff("supervisor"), False, "可按期办结", version=None
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                OutboxMessage.template == "extension", OutboxMessage.case_id == denied.id
+            )
+        )
+        == 0
+    )
