@@ -13,7 +13,14 @@ import sqlalchemy as sa
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseEvent, Department, User
-from caseapp.models.enums import CaseKind, CaseStatus, EventAction, PetitionDecision, PolicyTerm
+from caseapp.models.enums import (
+    CaseKind,
+    CaseStatus,
+    Clock,
+    EventAction,
+    PetitionDecision,
+    PolicyTerm,
+)
 from caseapp.services.access.tracking import ExpectedDates, expected_dates
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework.closing import review_body
@@ -100,7 +107,7 @@ def written_notice(case: Case, kind: str, user: User, *, revealed: bool = False)
         raise NotFound(f"no notice {kind!r}") from None
     allowed = may_see_identity(case, capacities_of(Actor.staff(user), case))
     show_identity = allowed and revealed
-    dates = expected_dates(case)
+    dates = _promised(case, expected_dates(case))
     if notice_kind is NoticeKind.ACCEPTANCE:
         notice = _acceptance(case, show_identity, dates)
     elif notice_kind is NoticeKind.REJECTION:
@@ -112,6 +119,15 @@ def written_notice(case: Case, kind: str, user: User, *, revealed: bool = False)
         masked_name=mask_name(case.citizen_name) if allowed and not revealed else "",
         may_reveal=allowed and not revealed and bool(case.citizen_name),
     )
+
+
+def _promised(case: Case, dates: ExpectedDates) -> ExpectedDates:
+    """A notice states the answer deadline the case was given (its latest resolve
+    period, extensions included), also when it is printed after the answer came."""
+    runs = [row for row in case.clocks if row.clock is Clock.RESOLVE]
+    if not runs:
+        return dates
+    return replace(dates, resolve_by=max(runs, key=lambda row: row.started_at).due_at)
 
 
 def _latest_event(case: Case, action: EventAction) -> CaseEvent | None:

@@ -97,3 +97,20 @@ def test_the_name_is_masked_until_revealed(app_ctx: Flask, demo_base: None) -> N
     assert (masked.show_identity, masked.masked_name, masked.may_reveal) == (False, "张*英", True)
     shown = written_notice(case, "acceptance", user("intake"), revealed=True)
     assert (shown.show_identity, shown.masked_name, shown.may_reveal) == (True, "", False)
+
+
+@pytest.mark.parametrize("status", [S.IN_PROGRESS, S.RESOLVED, S.CLOSED])
+def test_the_acceptance_notice_states_the_answer_deadline_whenever_it_is_printed(
+    app_ctx: Flask, demo_base: None, status: CaseStatus
+) -> None:
+    """Printed after the answer, the notice still gives the deadline the case had, not
+    the moment it was answered."""
+    from caseapp.models.enums import Clock
+
+    case = case_in(status, now=NOW)
+    runs = [row for row in case.clocks if row.clock is Clock.RESOLVE]
+    deadline = max(runs, key=lambda row: row.started_at).due_at
+    notice = written_notice(case, "acceptance", user("intake"))
+    assert notice.dates.resolve_by == deadline
+    if case.resolved_at is not None:
+        assert notice.dates.resolve_by != case.resolved_at
