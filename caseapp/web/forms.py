@@ -6,10 +6,18 @@ from typing import Any
 
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from wtforms import FieldList
+from wtforms import FieldList, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseapp.services.errors import DomainError
 from caseapp.services.messages import Message
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (no Ctrl-click), shown with the ``choices`` macro."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def translated(message: str | Message) -> str:

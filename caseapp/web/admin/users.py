@@ -14,9 +14,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseapp.i18n import current_language
 from caseapp.labels import ROLE_LABELS
@@ -26,15 +25,10 @@ from caseapp.services.admin import users as admin_users
 from caseapp.services.directory import departments
 from caseapp.services.errors import ValidationFailed
 from caseapp.web.admin import bp
-from caseapp.web.forms import apply_field_errors
+from caseapp.web.forms import MultiCheckboxField, apply_field_errors
 from caseapp.web.parsing import parse_id
 
 LANGUAGE_LABELS = {"zh_CN": "简体中文", "en": "English"}
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class AccountForm(FlaskForm):

@@ -17,7 +17,6 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -27,6 +26,7 @@ from caseapp.labels import DECISION_LABELS
 from caseapp.models import Case
 from caseapp.models.enums import Satisfaction
 from caseapp.services.casework.plans import MAX_MILESTONES
+from caseapp.web.forms import MultiCheckboxField
 from caseapp.web.parsing import date_range, id_choice, optional_choice
 from caseapp.web.public.forms import REQUIRED, choice_list
 
@@ -43,7 +43,7 @@ class DispatchForm(ActionForm):
         validators=[InputRequired(REQUIRED), id_choice],
         validate_choice=False,
     )
-    assisting = SelectMultipleField(
+    assisting = MultiCheckboxField(
         _l("Assisting departments"), validate_choice=False, validators=[id_choice]
     )
     handler = SelectField(

@@ -354,3 +354,31 @@ def test_dispatch_starts_with_the_categorys_usual_department(app: Flask, demo_ba
     form = page[page.index('id="action-dispatch"') :]
     select = form[form.index('name="department"') : form.index("</select>")]
     assert re.search(rf'<option selected value="{usual}"|<option value="{usual}" selected', select)
+
+
+def test_assisting_departments_are_ticked_not_ctrl_clicked(app: Flask, demo_base: None) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.NEW).number
+        cgj, swj = department("cgj").id, department("swj").id
+    client = _client_as(app, "intake")
+    page = page_of(client, number)
+    form = page[page.index('id="action-dispatch"') :]
+    form = form[: form.index("</form>")]
+    assert "<select multiple" not in form and "multiple" not in form
+    assert re.search(rf'<input[^>]*type="checkbox"[^>]*value="{cgj}"', form)
+    response = act(
+        client,
+        number,
+        "dispatch",
+        {"department": department_id(app, "zjj"), "assisting": [cgj, swj]},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case is not None
+        assert {a.department_id for a in case.assists} == {cgj, swj}
+
+
+def department_id(app: Flask, code: str) -> int:
+    with app.app_context():
+        return department(code).id
