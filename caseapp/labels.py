@@ -230,6 +230,11 @@ def staff_event_label(action: EventAction, data: Mapping[str, Any], public: bool
         solved = _l("Solved") if data.get("solved") else _l("Not solved")
         words = satisfaction_label(Satisfaction(data["satisfaction"]))
         return _detailed(action, f"{words} · {solved}")
+    if action is A.FOLLOW and data.get("merged_from"):
+        merged = _l(
+            "its citizen's request %(number)s was joined with it", number=data["merged_from"]
+        )
+        return _detailed(action, str(merged))
     if action in _DECIDING and "approved" in data:
         outcome = _l("Approved") if data["approved"] else _l("Denied")
         return _detailed(action, str(outcome))

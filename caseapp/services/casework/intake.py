@@ -203,7 +203,6 @@ def merge_case(
         EventAction.FOLLOW,
         actor,
         now,
-        internal_text=f"merged from {case.number}",
         data={"merged_from": case.number},
     )
     ledgers.move_links(case, into, now, actor.user.id if actor.user else None)
