@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from caseapp.extensions import db
-from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem
+from caseapp.models import Department, Ledger, LedgerCategory, LedgerItem, LedgerMilestone
 from caseapp.models.enums import LedgerItemStatus
 
 WRITTEN_OFF = LedgerItemStatus.WRITTEN_OFF
@@ -75,8 +75,19 @@ class _Cell:
 
 
 def overdue_condition(today: date) -> sa.ColumnElement[bool]:
-    """An item is overdue when it is not written off and its target date has passed."""
-    return sa.and_(LedgerItem.status != WRITTEN_OFF, LedgerItem.target_date < today)
+    """An item is overdue (late) when it is not written off and its target date has
+    passed or one of its milestones not done is past its day: the rule of
+    ``workflow.ledger_items.item_is_late`` in SQL, so the ledger page, its exports and
+    the department's item list count the same items."""
+    late_milestone = sa.exists().where(
+        LedgerMilestone.item_id == LedgerItem.id,
+        LedgerMilestone.done_at.is_(None),
+        LedgerMilestone.due_date < today,
+    )
+    return sa.and_(
+        LedgerItem.status != WRITTEN_OFF,
+        sa.or_(LedgerItem.target_date < today, late_milestone),
+    )
 
 
 def _cells(today: date, ledger_ids: Sequence[int] | None) -> list[_Cell]:

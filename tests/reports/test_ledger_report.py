@@ -172,3 +172,30 @@ def test_a_name_that_looks_like_a_formula_stays_text(
     body = supervisor_client.get("/supervisor/ledgers.csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LedgerItem)) == 5
+
+
+@pytest.mark.parametrize("days_later", [0, 60, 400])
+def test_the_report_counts_as_late_exactly_the_items_the_department_page_marks_late(
+    app_ctx: Flask, demo_city: None, days_later: int
+) -> None:
+    """One rule of lateness (``workflow.ledger_items.item_is_late``): the report's SQL and
+    the pages' Python agree on every item of the demo city, on several days."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from caseapp.extensions import db
+    from caseapp.models import LedgerItem
+    from caseapp.reports.ledger_report import overdue_condition
+    from caseapp.services.pages.ledger_item import item_milestones, local_today
+    from caseapp.workflow.ledger_items import item_is_late
+
+    today = local_today() + timedelta(days=days_later)
+    by_sql = set(db.session.scalars(sa.select(LedgerItem.id).where(overdue_condition(today))))
+    by_rule = set()
+    for item in db.session.scalars(sa.select(LedgerItem)):
+        steps = item_milestones(item, today)
+        if item_is_late(item.status, item.target_date, steps, today):
+            by_rule.add(item.id)
+    assert by_sql == by_rule
+    assert by_rule or days_later == 0
