@@ -21,20 +21,37 @@ from tests.factories import department
 SERVICES = pathlib.Path(caseapp.services.__file__).parent
 
 
+def _calls(node: ast.AST) -> set[str]:
+    return {ast.unparse(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}
+
+
 def _committing_functions() -> list[tuple[str, str]]:
-    """(module, function) for every public module-level service function that commits
-    (a context manager such as ``admin.audit.audited`` rolls back in its own body)."""
+    """(module, function) for every public module-level service function that commits,
+    itself or through a private helper of its module such as ``_commit_with_files`` (a
+    context manager such as ``admin.audit.audited`` rolls back in its own body)."""
     found = []
     for path in sorted(SERVICES.rglob("*.py")):
         module = ".".join(path.relative_to(SERVICES.parent.parent).with_suffix("").parts)
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
-                continue
-            calls = {
-                ast.unparse(call.func)
-                for call in ast.walk(node)
-                if isinstance(call, ast.Call) and ast.unparse(call.func).endswith("commit")
+        functions = [
+            n
+            for n in ast.parse(path.read_text(encoding="utf-8")).body
+            if isinstance(n, ast.FunctionDef)
+        ]
+        helpers: set[str] = set()  # private functions that commit, directly or not
+        while True:
+            more = {
+                n.name
+                for n in functions
+                if n.name.startswith("_")
+                and any(c.endswith("commit") or c in helpers for c in _calls(n))
             }
+            if more <= helpers:
+                break
+            helpers |= more
+        for node in functions:
+            if node.name.startswith("_"):
+                continue
+            calls = {c for c in _calls(node) if c.endswith("commit") or c in helpers}
             managers = [d for d in node.decorator_list if ast.unparse(d) == "contextmanager"]
             if calls and node.name != "commit" and not managers:
                 found.append((module, node.name))
@@ -46,7 +63,12 @@ COMMITTING = _committing_functions()
 
 def test_the_search_finds_the_services_that_commit() -> None:
     names = {f"{module.rsplit('.', 1)[-1]}.{name}" for module, name in COMMITTING}
-    assert {"handling.resolve_case", "items.create_item", "accounts.change_own_password"} <= (names)
+    assert {
+        "handling.resolve_case",  # through _commit_with_files
+        "handling.citizen_replies",
+        "items.create_item",
+        "accounts.change_own_password",
+    } <= names
     assert len(COMMITTING) >= 45
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseRequest, User
+from caseapp.models import Case, CaseEvent, CaseRequest, User
 from caseapp.models.enums import (
     CaseKind,
     CaseStatus,
@@ -266,15 +266,25 @@ def _end_pause(case: Case, now: datetime, math: deadlines.DeadlineMath) -> None:
     case.paused_at = None
 
 
+@one_transaction
 def citizen_replies(
-    case: Case, actor: Actor, reply: str, *, version: int | None, now: datetime | None = None
+    case: Case,
+    actor: Actor,
+    reply: str,
+    *,
+    version: int | None,
+    now: datetime | None = None,
+    files: Sequence[CheckedFile] = (),
 ) -> Case:
-    """The citizen's answer (or staff recording one taken by phone): the clocks resume."""
+    """The citizen's answer (or staff recording one taken by phone), with the files asked
+    for (kept with the answer, never public): the clocks resume."""
     return _resume(
-        case, actor, EventAction.CITIZEN_REPLIES, required_text(reply, "reply"), version, now
-    )
+        case, actor, EventAction.CITIZEN_REPLIES, required_text(reply, "reply"), version, now,
+        files,
+    )  # fmt: skip
 
 
+@one_transaction
 def reply_window_passes(case: Case, now: datetime | None = None) -> Case:
     """The sweep: no reply within the window; the clocks resume."""
     return _resume(case, Actor.system(), EventAction.REPLY_WINDOW_PASSES, "", None, now)
@@ -287,6 +297,7 @@ def _resume(
     reply: str,
     version: int | None,
     now: datetime | None,
+    files: Sequence[CheckedFile] = (),
 ) -> Case:
     now = now_or(now)
     back_to = case.status_before_pause or CaseStatus.IN_PROGRESS
@@ -308,7 +319,7 @@ def _resume(
     )
     if action is EventAction.CITIZEN_REPLIES:
         staff_notices.citizen_answered(case, outcome.event, actor)
-    lifecycle.commit()
+    _commit_with_files(case, files, outcome.event, actor, now, public=False)
     return case
 
 
@@ -349,6 +360,22 @@ def resolve_case(
         data={"decision": str(decision)} if decision else {},
         effects=effects,
     )
+    notices.notify_citizens(case, outcome.event, "answer", {"answer": answer})
+    _commit_with_files(case, files, outcome.event, actor, now, public=True)
+    return case
+
+
+def _commit_with_files(
+    case: Case,
+    files: Sequence[CheckedFile],
+    event: CaseEvent,
+    actor: Actor,
+    now: datetime,
+    *,
+    public: bool,
+) -> None:
+    """Store ``files``, attach them to ``event`` and commit; if anything fails, the
+    transaction rolls back and the files written go too."""
     written: list[Path] = []
     try:
         if files:
@@ -356,18 +383,16 @@ def resolve_case(
             attach_files(
                 case,
                 files,
-                public=True,
+                public=public,
                 uploaded_by_id=actor.user.id if actor.user else None,
-                event_id=outcome.event.id,
+                event_id=event.id,
                 now=now,
             )
-        notices.notify_citizens(case, outcome.event, "answer", {"answer": answer})
         lifecycle.commit()
     except Exception:
         db.session.rollback()
         remove_files(written)
         raise
-    return case
 
 
 @one_transaction

@@ -23,6 +23,7 @@ from caseapp.services.casework.handling import reply_window_passes
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import DomainError, StaleVersion
 from caseapp.services.notices import staff as staff_notices
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_OVERDUE, LEVEL_SUPERVISED
 
 # Clocks further than this from their deadline cannot be due soon yet (the longest
@@ -46,8 +47,10 @@ class SweepReport:
         )
 
 
+@one_transaction
 def run_sweep(now: datetime | None = None) -> SweepReport:
-    """One pass over the clocks that can have moved since the last."""
+    """One pass over the clocks that can have moved since the last: one transaction
+    per case, and what a failure half-way wrote is rolled back."""
     now = now or utcnow()
     report = SweepReport()
     for case_id in _due_case_ids(Clock.REPLY_WINDOW, now):

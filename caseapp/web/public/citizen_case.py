@@ -16,7 +16,8 @@ from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing import cases as case_service
-from caseapp.web.files import send_case_file
+from caseapp.services.filing.attachments import checked_uploads
+from caseapp.web.files import send_case_file, uploads_in_request
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.public import access, bp
 from caseapp.web.public.forms import (
@@ -99,7 +100,8 @@ def reply(case: Case, actor: Actor) -> Response | tuple[str, int]:
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            casework.citizen_replies(case, actor, form.text.data or "", version=None)
+            files = checked_uploads(uploads_in_request())
+            casework.citizen_replies(case, actor, form.text.data or "", version=None, files=files)
             return _done(case.number, _("Thank you. Your answer was sent."))
         except ValidationFailed as error:
             apply_field_errors(form, error)

@@ -59,6 +59,15 @@ def chinese_mobile(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_l("Not a valid Chinese mobile number (11 digits, starting with 1)."))
 
 
+def attachments_field() -> MultipleFileField:
+    """Photos or documents sent with a form; checked as a filing's are."""
+    return MultipleFileField(
+        _l("Photos or documents (optional)"),
+        description=_l("Up to 5 files: JPEG, PNG or PDF, at most 10 MB each."),
+        render_kw={"accept": "image/jpeg,image/png,application/pdf"},
+    )
+
+
 class RequestForm(FlaskForm):
     """The public request form; ``request_form_for`` adds the category's own questions."""
 
@@ -124,11 +133,7 @@ class RequestForm(FlaskForm):
     consent_public = BooleanField(
         _l("The text of my request may be shown publicly, without my name or contact.")
     )
-    attachments = MultipleFileField(
-        _l("Photos or documents (optional)"),
-        description=_l("Up to 5 files: JPEG, PNG or PDF, at most 10 MB each."),
-        render_kw={"accept": "image/jpeg,image/png,application/pdf"},
-    )
+    attachments = attachments_field()
     confirm_distinct = BooleanField(_l("My request is a different matter; file it."))
     # A field people never see: bots fill it in.
     website = StringField(
@@ -205,23 +210,24 @@ class CodeForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})  # fmt: skip
 
 
-def _message_field(element_id: str) -> TextAreaField:
+def _message_field(element_id: str, label: Any = None) -> TextAreaField:
     # Each form on the case page gets its own element id, so labels and error links
     # reach the right box.
-    return TextAreaField(_l("Your message"), id=element_id, render_kw={"rows": 4},
+    return TextAreaField(label or _l("Your message"), id=element_id, render_kw={"rows": 4},
                          validators=[DataRequired(REQUIRED), Length(max=4000), no_control_characters])  # fmt: skip
 
 
 class TextForm(FlaskForm):
     """Add information to the case."""
 
-    text = _message_field("information-text")
+    text = _message_field("information-text", _l("More information"))
 
 
 class ReplyForm(FlaskForm):
-    """Answer the question staff asked."""
+    """Answer the question staff asked, with the photos or documents they asked for."""
 
-    text = _message_field("reply-text")
+    text = _message_field("reply-text", _l("Your answer"))
+    attachments = attachments_field()
 
 
 class NoticesForm(FlaskForm):

@@ -16,7 +16,8 @@ from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing import cases as case_service
 from caseapp.services.filing import catalog, duplicates
-from caseapp.services.filing.attachments import Upload, checked_uploads
+from caseapp.services.filing.attachments import checked_uploads
+from caseapp.web.files import uploads_in_request
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id
 from caseapp.web.public import access, bp
@@ -67,16 +68,8 @@ def new_request() -> Response | str:
                 "citizen_email": form.citizen_email.data,
             },
         ),
-        had_files=bool(_uploads()),
+        had_files=bool(uploads_in_request()),
     )
-
-
-def _uploads() -> list[Upload]:
-    return [
-        Upload(filename=f.filename or "", data=f.read())
-        for f in request.files.getlist("attachments")
-        if f and f.filename
-    ]
 
 
 def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # type: ignore[no-untyped-def]
@@ -85,7 +78,7 @@ def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # 
         form.form_errors.append(_("Your request could not be sent. Please try again."))
         return []
     try:
-        files = checked_uploads(_uploads())
+        files = checked_uploads(uploads_in_request())
     except ValidationFailed as error:
         apply_field_errors(form, error)
         return []

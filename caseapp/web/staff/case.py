@@ -27,13 +27,13 @@ from caseapp.services.casework import handling as casework
 from caseapp.services.casework import lifecycle as lifecycle_service
 from caseapp.services.casework.lifecycle import Actor, capacities_of
 from caseapp.services.errors import StaleVersion, ValidationFailed
-from caseapp.services.filing.attachments import Upload, checked_uploads
+from caseapp.services.filing.attachments import checked_uploads
 from caseapp.services.filing.validation import mask_name, mask_phone
 from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 from caseapp.services.notices.written import decision_notice_kind
 from caseapp.services.pages import case_page as page_data
-from caseapp.web.files import send_case_file
+from caseapp.web.files import send_case_file, uploads_in_request
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int
 from caseapp.web.public.forms import choice_list
@@ -65,14 +65,6 @@ def _version(value: str | None) -> int | None:
         return None
     found = parse_int(value, minimum=0, maximum=ID_MAX)
     return -1 if found is None else found
-
-
-def _uploads() -> list[Upload]:
-    return [
-        Upload(filename=f.filename or "", data=f.read())
-        for f in request.files.getlist("attachments")
-        if f and f.filename
-    ]
 
 
 def _merge(case: Case, form: Any, actor: Actor, version: int | None) -> Any:
@@ -128,7 +120,7 @@ ACTIONS: dict[str, ActionSpec] = {
         c, a, f.approve.data == "yes", f.note.data or "", version=v), N_("Decide the extension"), N_("The extension was decided.")),
     "resolve": ActionSpec(A.RESOLVE, forms.ResolveForm, lambda c, f, a, v: casework.resolve_case(
         c, a, f.text.data, version=v, decision=PetitionDecision(f.decision.data) if f.decision.data else None,
-        files=checked_uploads(_uploads())), N_("Resolve"), N_("The answer was sent.")),
+        files=checked_uploads(uploads_in_request())), N_("Resolve"), N_("The answer was sent.")),
     "note": ActionSpec(A.NOTE, forms.NoteForm, lambda c, f, a, v: casework.add_note(
         c, a, f.text.data, public=bool(f.public.data), version=v), N_("Add a note"), N_("The note was added.")),
     "rate": ActionSpec(A.RATE, forms.FollowUpRatingForm, lambda c, f, a, v: closing.rate_case(

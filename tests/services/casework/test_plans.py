@@ -30,9 +30,9 @@ TODAY = date(2026, 3, 2)
 
 def plan_events(case: Case) -> list[CaseEvent]:
     return db.session.scalars(
-        sa.select(CaseEvent).where(
-            CaseEvent.case_id == case.id, CaseEvent.action == EventAction.SET_CASE_PLAN
-        )
+        sa.select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action == EventAction.SET_CASE_PLAN)
+        .order_by(CaseEvent.id)
     ).all()
 
 

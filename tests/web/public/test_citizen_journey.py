@@ -391,3 +391,76 @@ def test_the_private_link_opens_in_the_language_the_request_was_filed_in(
     chose.get("/?lang=zh_CN" if filed_in == "en" else "/?lang=en")
     kept = chose.get(link, follow_redirects=True).get_data(as_text=True)
     assert heading not in kept
+
+
+def _asked(app: Flask, browser: FlaskClient) -> str:
+    number, link = file_request(browser)
+    browser.get(link)
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        intake.dispatch_case(case, staff("intake"), department("zjj").id, version=None)
+        casework.sign_for_case(case, staff("handler"), version=None)
+        casework.ask_citizen(case, staff("handler"), "请拍一张站牌的照片。", version=None)
+    return number
+
+
+def test_the_answer_to_a_question_can_carry_the_photo_asked_for(
+    app: Flask, demo_base: None
+) -> None:
+    import io
+
+    from caseapp.models import Attachment, CaseEvent
+    from caseapp.models.enums import EventAction
+    from tests.web.public.test_request_form import jpeg_bytes
+
+    browser = app.test_client()
+    number = _asked(app, browser)
+    page = browser.get(f"/track/{number}").get_data(as_text=True)
+    reply_form = page[page.index("/reply") :]
+    assert 'enctype="multipart/form-data"' in page and 'name="attachments"' in reply_form
+    response = browser.post(
+        f"/track/{number}/reply",
+        data={
+            "csrf_token": csrf_token(browser, f"/track/{number}"),
+            "text": "照片见附件。",
+            "attachments": [(io.BytesIO(jpeg_bytes()), "站牌.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case is not None and case.status is CaseStatus.IN_PROGRESS
+        event = db.session.scalar(
+            sa.select(CaseEvent).where(
+                CaseEvent.case_id == case.id, CaseEvent.action == EventAction.CITIZEN_REPLIES
+            )
+        )
+        files = db.session.scalars(
+            sa.select(Attachment).where(Attachment.event_id == event.id)
+        ).all()
+        assert [f.filename for f in files] == ["站牌.jpg"] and not files[0].public
+
+
+def test_a_bad_file_with_the_answer_is_refused_and_nothing_is_kept(
+    app: Flask, demo_base: None
+) -> None:
+    import io
+
+    from tests.conftest import table_fingerprint
+
+    browser = app.test_client()
+    number = _asked(app, browser)
+    before = table_fingerprint(app)
+    response = browser.post(
+        f"/track/{number}/reply",
+        data={
+            "csrf_token": csrf_token(browser, f"/track/{number}"),
+            "text": "照片见附件。",
+            "attachments": [(io.BytesIO(b"MZ\x90\x00 not a photo"), "photo.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert 'id="attachments-error"' in response.get_data(as_text=True)
+    assert table_fingerprint(app) == before
