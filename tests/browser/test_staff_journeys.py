@@ -55,13 +55,11 @@ def test_dispatch_sign_ask_answer_resolve(
 
     handler = signed_in(browser, live_server, "handler").new_page()
     handler.goto(f"/staff/cases/{number}")
-    open_action(handler, "sign")
-    handler.locator("#action-sign button[type=submit]").click()
+    handler.get_by_role("button", name="签收").click()
     expect(handler.locator(".status-line")).to_contain_text("办理中")
-    open_action(handler, "ask")
-    handler.locator("#action-ask textarea").fill("请问是哪一段路灯不亮？")
-    handler.locator("#action-ask input[name=confirm_public]").check()
-    handler.locator("#action-ask button[type=submit]").click()
+    handler.get_by_label("撰写内容").fill("请问是哪一段路灯不亮？")
+    handler.get_by_label("我已核对此内容", exact=False).check()
+    handler.get_by_role("button", name="请群众补充").click()
     expect(handler.locator(".status-line")).to_contain_text("待补充")
 
     with app.app_context():  # the citizen answers on their page
@@ -69,10 +67,9 @@ def test_dispatch_sign_ask_answer_resolve(
         casework.citizen_replies(case, Actor.citizen(), "人民路中段，医院门口往东。", version=None)
     handler.reload()
     expect(handler.locator(".staff-timeline")).to_contain_text("人民路中段，医院门口往东。")
-    open_action(handler, "resolve")
-    handler.locator("#action-resolve textarea").fill("已更换人民路中段路灯 12 盏。")
-    handler.locator("#action-resolve input[name=confirm_public]").check()
-    handler.locator("#action-resolve button[type=submit]").click()
+    handler.locator("#composer textarea").fill("已更换人民路中段路灯 12 盏。")
+    handler.locator("#composer input[name=confirm_public]").check()
+    handler.get_by_role("button", name="以此答复办结").click()
     expect(handler.locator(".status-line")).to_contain_text("已办结")
     handler.screenshot(path=screenshots / "staff-case-resolved-zh_CN-desktop.png", full_page=True)
     with app.app_context():

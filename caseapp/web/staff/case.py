@@ -145,6 +145,10 @@ ACTIONS: dict[str, ActionSpec] = {
 }  # fmt: skip
 
 PUBLIC_TEXT_ACTIONS = frozenset({"answer", "reject", "ask", "resolve"})
+# The actions that take the composer's text: one box for them all, a button for each.
+COMPOSER_ACTIONS = ("resolve", "answer", "ask", "note")
+# Actions taken with one press: shown as buttons, not as forms to open.
+BUTTON_ACTIONS = frozenset({"sign"})
 
 
 def _actor() -> Actor:
@@ -197,9 +201,7 @@ def _own_ids(form: forms.ActionForm, slug: str) -> forms.ActionForm:
     return form
 
 
-def _forms_for(
-    case: Case, available: list[EventAction], template_text: str
-) -> dict[str, forms.ActionForm]:
+def _forms_for(case: Case, available: list[EventAction]) -> dict[str, forms.ActionForm]:
     """A fresh form for every action this user may take now."""
     built: dict[str, forms.ActionForm] = {}
     for slug, spec in ACTIONS.items():
@@ -210,11 +212,31 @@ def _forms_for(
             # The category's usual department, chosen already (intake may change it).
             filled["department"] = str(case.category.default_department_id)
         form = spec.form(formdata=None, version=str(case.version), **filled)
-        if template_text and hasattr(form, "text") and slug in ("answer", "resolve", "note"):
-            form.text.data = template_text
         _fill_choices(form, case)
         built[slug] = _own_ids(form, slug)
     return built
+
+
+def _composer(
+    case: Case,
+    action_forms: dict[str, forms.ActionForm],
+    template_text: str,
+    sent: forms.ActionForm | None,
+) -> forms.ComposerForm | None:
+    """The one text box for the actions in ``COMPOSER_ACTIONS`` this user may take now
+    (their own forms leave ``action_forms``), holding what was sent and its errors when
+    one of them was refused."""
+    if not any(slug in action_forms for slug in COMPOSER_ACTIONS):
+        return None
+    composer = forms.ComposerForm(formdata=None, version=str(case.version), text=template_text)
+    for slug in COMPOSER_ACTIONS:
+        action_forms.pop(slug, None)
+    if sent is not None:
+        for name in ("text", "decision", "confirm_public", "version"):
+            if name in sent:
+                composer[name].data = sent[name].data
+                composer[name].errors = list(sent[name].errors)
+    return _own_ids(composer, "composer")
 
 
 def render_case(
@@ -231,12 +253,19 @@ def render_case(
     available = lifecycle_service.offered_actions(case, actor)
     templates = page_data.reply_templates(case)
     chosen = next((t for t in templates if str(t.id) == request.args.get("template")), None)
-    action_forms = _forms_for(case, available, chosen.body_zh if chosen else "")
+    template_text = chosen.body_zh if chosen else ""
+    action_forms = _forms_for(case, available)
+    composed = open_slug in COMPOSER_ACTIONS
     if open_slug and open_form is not None:
         if conflict:
             open_form.version.data = str(case.version)
         _fill_choices(open_form, case)
-        action_forms[open_slug] = _own_ids(open_form, open_slug)
+        if not composed:
+            action_forms[open_slug] = _own_ids(open_form, open_slug)
+    composer_buttons = [slug for slug in COMPOSER_ACTIONS if slug in action_forms]
+    composer = _composer(
+        case, action_forms, template_text, open_form if composed else None
+    )
     identity_allowed = may_see_identity(case, capacities)
     return render_template(
         "staff/case.html",
@@ -248,6 +277,9 @@ def render_case(
         ledger_item_pages=may_manage_items(current_user.roles),
         duplicates=page_data.possible_duplicates(case) if "merge" in action_forms else [],
         forms=action_forms,
+        composer=composer,
+        composer_buttons=composer_buttons,
+        button_actions=BUTTON_ACTIONS,
         specs=ACTIONS,
         open_slug=open_slug,
         conflict=conflict,

@@ -111,6 +111,18 @@ class ResolveForm(PublicTextForm):
     )
 
 
+class ComposerForm(ActionForm):
+    """The page's one text box (DESIGN §3): each of its buttons posts the text to its own
+    action (a public reply, an internal note, a question, the answer that resolves the
+    case, a direct answer at intake), where that action's form reads it. This class only
+    draws the box; the fields are named as the actions' forms name them."""
+
+    text = TextAreaField(_l("Message"), validators=TEXT, render_kw={"rows": 6})
+    attachments = ResolveForm.attachments
+    decision = ResolveForm.decision
+    confirm_public = PublicTextForm.confirm_public
+
+
 class NoteForm(ActionForm):
     text = TextAreaField(_l("Note"), validators=TEXT, render_kw={"rows": 3})
     public = BooleanField(_l("Public reply: the citizen sees it"))

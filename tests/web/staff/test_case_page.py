@@ -382,3 +382,70 @@ def test_assisting_departments_are_ticked_not_ctrl_clicked(app: Flask, demo_base
 def department_id(app: Flask, code: str) -> int:
     with app.app_context():
         return department(code).id
+
+
+def composer_buttons(page: str) -> dict[str, str]:
+    """The composer's buttons: what each says → the action it posts to (and 'public')."""
+    composer = re.search(r'<section class="card composer"[\s\S]*?</section>', page)
+    assert composer, "no composer on the page"
+    return {
+        re.sub(r"\s+", " ", label).strip(): slug + (" public" if 'name="public"' in attrs else "")
+        for attrs, slug, label in re.findall(
+            r'<button([^>]*)formaction="[^"]*/act/([a-z-]+)"[^>]*>([^<]+)</button>',
+            composer.group(0),
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("username", "status", "buttons"),
+    [
+        ("handler", CaseStatus.IN_PROGRESS, {"resolve", "ask", "note public", "note"}),
+        ("intake", CaseStatus.NEW, {"answer", "ask", "note public", "note"}),
+        ("supervisor", CaseStatus.RESOLVED, {"note public", "note"}),
+    ],
+)
+def test_one_composer_offers_a_button_for_each_place_the_text_may_go(
+    app: Flask, demo_base: None, username: str, status: CaseStatus, buttons: set[str]
+) -> None:
+    with app.app_context():
+        number = case_in(status).number
+    page = page_of(_client_as(app, username), number)
+    assert set(composer_buttons(page).values()) == buttons
+    # No second box for the same actions: their own forms are not on the page.
+    assert not re.search(r'<form[^>]*action="[^"]*/act/(resolve|ask|answer)"', page)
+
+
+def test_the_composer_keeps_the_text_and_says_what_is_missing(
+    app: Flask, handler_client: FlaskClient
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    token = csrf_token(handler_client, f"/staff/cases/{number}")
+    for extra in ({}, {"public": "y"}):
+        slug = "resolve" if not extra else "note"
+        response = handler_client.post(
+            f"/staff/cases/{number}/act/{slug}",
+            data={"csrf_token": token, "text": "站牌已于周五装好。", **extra},
+        )
+        body = response.get_data(as_text=True)
+        assert response.status_code == 400, slug
+        assert 'id="composer-text"' in body and "站牌已于周五装好。</textarea>" in body
+        assert 'href="#composer-confirm_public"' in body  # the error links to its box
+    # An internal note needs no confirmation, and says it is internal in the timeline.
+    response = handler_client.post(
+        f"/staff/cases/{number}/act/note",
+        data={"csrf_token": token, "text": "已电话联系公交公司。"},
+    )
+    assert response.status_code == 302
+    timeline = page_of(handler_client, number)
+    assert re.search(r'class="is-internal"[\s\S]*?已电话联系公交公司。', timeline)
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case.status is CaseStatus.IN_PROGRESS
+        notes = db.session.scalars(
+            sa.select(CaseEvent).where(
+                CaseEvent.case_id == case.id, CaseEvent.action == EventAction.NOTE
+            )
+        ).all()
+        assert [(n.internal_text, n.public_text) for n in notes] == [("已电话联系公交公司。", "")]
