@@ -1,7 +1,9 @@
-"""Every user-visible string has its Chinese, and the compiled catalogue is current."""
+"""Every user-visible string has its Chinese, its English holds no Chinese, and the
+compiled catalogue is current."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,16 @@ from tests.conftest import ROOT
 
 PO = ROOT / "caseapp/translations/zh/LC_MESSAGES/messages.po"
 MO = PO.with_suffix(".mo")
+
+# CJK ideographs, CJK punctuation and full-width forms.
+HAN = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
+# English that names Chinese on purpose: the status words a ledger file may hold.
+CHINESE_NAMED = {
+    "%(value)s is not a status: write open, in_progress or written_off (in Chinese 未启动, 推进中 or 已销号).",
+    "open, in_progress or written_off (in Chinese 未启动, 推进中 or 已销号); open when empty.",
+    # In caseapp/web/staff/case.py: left to the change under way in that file (issue 18).
+    "Exclude the rating (甄别)",
+}  # fmt: skip
 
 
 def _extract(tmp_path: Path) -> set[str]:
@@ -44,3 +56,12 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     with MO.open("rb") as fh:
         mo = {m.id: m.string for m in read_mo(fh) if m.id}
     assert mo == po, "run `make translations` to recompile messages.mo"
+
+
+def test_the_english_of_every_string_holds_no_chinese(tmp_path: Path) -> None:
+    """The English interface shows the strings as the code writes them: a Chinese term
+    added as a gloss is Chinese on an English page (the crawl of
+    tests/web/test_one_language.py reaches only some pages; this reads them all)."""
+    in_code = {" ".join(m) if isinstance(m, tuple) else m for m in _extract(tmp_path)}
+    chinese = {s for s in in_code if HAN.search(s)} - CHINESE_NAMED
+    assert not chinese, f"write these in English only: {sorted(chinese)}"

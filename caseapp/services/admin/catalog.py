@@ -162,7 +162,7 @@ def _check_questions(rows: Sequence[QuestionFields]) -> tuple[list[QuestionField
         else:
             parsed = parse_choices(row.choices)
             if parsed is None:
-                reasons["choices"] = N_("Write each choice on its own line as key|中文|English.")
+                reasons["choices"] = N_("Write each choice on its own line as key|Chinese|English.")
             elif datatype in LIST_TYPES and not parsed:
                 reasons["choices"] = N_("A list question needs at least one choice.")
             elif datatype not in LIST_TYPES and parsed:

@@ -525,8 +525,8 @@ class _Checker:
             problem(
                 "status",
                 N_(
-                    "%(value)s is not a status: write 未启动, 推进中 or 已销号 "
-                    "(open, in_progress or written_off)."
+                    "%(value)s is not a status: write open, in_progress or written_off "
+                    "(in Chinese 未启动, 推进中 or 已销号)."
                 ),
                 value=word,
             )

@@ -90,11 +90,7 @@ def check_legacy_ledger() -> None:
         return
     raise ValidationFailed(
         "there is no legacy-issue ledger",
-        {
-            "legacy": N_(
-                "There is no legacy-issue ledger (理旧账) yet: an administrator sets it up first."
-            )
-        },
+        {"legacy": N_("There is no legacy-issue ledger yet: an administrator sets it up first.")},
     )
 
 

@@ -44,7 +44,7 @@ from caseapp.web.public.forms import choice_list
 
 DAY_KIND_LABELS = {
     CalendarDayKind.HOLIDAY: _l("Holiday (a day off)"),
-    CalendarDayKind.WORKDAY: _l("Make-up workday (调休)"),
+    CalendarDayKind.WORKDAY: _l("Make-up workday"),
 }
 
 
@@ -78,9 +78,9 @@ class ScheduleUploadForm(FlaskForm):
         _l("Schedule file (.txt)"),
         validators=[FileRequired(_l("Choose the schedule file to import."))],
         description=_l(
-            "One year's official holiday schedule (国务院办公厅关于部分节假日安排的通知), "
-            "written in the format of the examples. Nothing is imported before you have "
-            "seen the preview and confirmed it."
+            "One year's official holiday schedule (the State Council General Office's notice on "
+            "public holidays), written in the format of the examples. Nothing is imported "
+            "before you have seen the preview and confirmed it."
         ),
         render_kw={"accept": ".txt,text/plain"},
     )

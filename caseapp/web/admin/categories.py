@@ -54,7 +54,7 @@ class QuestionRowForm(Form):
     choices = TextAreaField(
         _l("Choices"),
         render_kw={"rows": 3},
-        description=_l("List questions only: one per line as key|中文|English."),
+        description=_l("List questions only: one per line as key|Chinese|English."),
     )
 
 

@@ -90,7 +90,7 @@ class RequestForm(FlaskForm):
     public_location = StringField(
         _l("Road or street"),
         validators=[Optional(), Length(max=120), no_control_characters],
-        description=_l("e.g. 圣惠路. Shown publicly without your house number."),
+        description=_l("e.g. Shenghui Road. Shown publicly without your house number."),
     )
     address = StringField(
         _l("Exact address or place"),

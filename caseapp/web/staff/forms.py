@@ -102,7 +102,7 @@ class IntakeOnBehalfForm(FlaskForm):
     public_location = StringField(
         _l("Road or street"),
         validators=[Length(max=120), no_control_characters],
-        description=_l("e.g. 圣惠路. Shown publicly without the house number."),
+        description=_l("e.g. Shenghui Road. Shown publicly without the house number."),
     )
     address = StringField(
         _l("Exact address or place"),
@@ -141,8 +141,8 @@ class IntakeOnBehalfForm(FlaskForm):
         _l("The citizen agrees that the text may be shown publicly, without name or contact.")
     )
     legacy = BooleanField(
-        _l("Legacy issue (历史遗留)"),
-        description=_l("The case is added to the legacy-issue ledger (理旧账) when it is filed."),
+        _l("This is a legacy issue"),
+        description=_l("The case is added to the legacy-issue ledger when it is filed."),
     )
 
     def new_case(self) -> NewCase:

@@ -51,7 +51,7 @@ class LedgerItemForm(FlaskForm):
         description=_l("The item is late after this day until it is written off."),
     )
     plan_text = TextAreaField(
-        _l("Plan (一案一策)"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 4}
+        _l("Case plan"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 4}
     )
     milestones = FieldList(
         FormField(MilestoneRowForm),
