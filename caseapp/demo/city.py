@@ -43,6 +43,7 @@ from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.cases import NewCase, submit_case
+from caseapp.services.ledgers.items import LegacyEntry
 
 CAMPAIGN_LEDGER_CODE = "campaign-2021"
 LEGACY_LEDGER_CODE = "legacy"
@@ -439,20 +440,19 @@ def _legacy_cases(story: Story, ledger: Ledger) -> None:
             channel=Channel.VISIT if index % 3 == 0 else Channel.WEB,
             consent_public=False,
         )
-        supervision.mark_legacy(
-            case, story.staff("intake"), version=None, now=story.at(start - 0.02)
+        item = supervision.mark_legacy(
+            case,
+            story.staff("intake"),
+            version=None,
+            entry=LegacyEntry(
+                category_id=categories[LEGACY_CATEGORY_OF.get(matter.category, "public-works")],
+                target_date=(story.at(start) + timedelta(days=120)).date(),
+            ),
+            now=story.at(start - 0.02),
         )
         handler = _handler_for(story, matter.department)
         story.work(case, start - 0.02, matter.department, handler)
-        item = db.session.scalar(
-            sa.select(LedgerItem).where(
-                LedgerItem.ledger_id == ledger.id, LedgerItem.code == case.number
-            )
-        )
-        assert item is not None
-        item.category_id = categories[LEGACY_CATEGORY_OF.get(matter.category, "public-works")]
         item.owner_department_id = story.department(matter.department)
-        item.target_date = (story.at(start) + timedelta(days=120)).date()
         if leader is not None:
             supervision.set_responsible_leader(
                 case, story.staff("supervisor"), leader.id, version=None, now=story.at(start - 1)

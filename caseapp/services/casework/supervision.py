@@ -142,12 +142,18 @@ def set_case_plan(
 
 @one_transaction
 def mark_legacy(
-    case: Case, actor: Actor, *, version: int | None, now: datetime | None = None
+    case: Case,
+    actor: Actor,
+    *,
+    version: int | None,
+    entry: ledgers.LegacyEntry | None = None,
+    now: datetime | None = None,
 ) -> LedgerItem:
-    """Mark a case legacy (历史遗留): it gets an item in the legacy ledger."""
+    """Mark a case legacy (历史遗留): it gets a new item in the legacy ledger (its
+    category and target date in ``entry``), or joins the item ``entry`` names."""
     now = now_or(now)
     lifecycle.apply_action(case, EventAction.MARK_LEGACY, actor, now, expected_version=version)
-    item = ledgers.mark_legacy(case, now, actor.user.id if actor.user else None)
+    item = ledgers.mark_legacy(case, now, actor.user.id if actor.user else None, entry)
     lifecycle.commit()
     return item
 

@@ -43,7 +43,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework.plans import Milestone, checked_milestones
 from caseapp.services.errors import NotAllowed, NotFound, StaleVersion, ValidationFailed
 from caseapp.services.filing.validation import clean_text, has_control_characters, parse_id
-from caseapp.services.messages import N_
+from caseapp.services.messages import N_, Message
 from caseapp.services.transactions import one_transaction
 from caseapp.workflow.ledger_items import (
     HAND_ACTIONS,
@@ -81,6 +81,18 @@ def legacy_ledger() -> Ledger:
     if ledger is None:
         raise NotFound("there is no legacy-issue ledger (理旧账)")
     return ledger
+
+
+def legacy_categories() -> list[LedgerCategory]:
+    """The categories of the legacy-issue ledger (none if there is no such ledger)."""
+    return list(
+        db.session.scalars(
+            sa.select(LedgerCategory)
+            .join(Ledger)
+            .where(Ledger.kind == LedgerKind.LEGACY)
+            .order_by(LedgerCategory.ledger_id, LedgerCategory.sort_order, LedgerCategory.id)
+        )
+    )
 
 
 def check_legacy_ledger() -> None:
@@ -307,15 +319,45 @@ def _add_link(item: LedgerItem, case: Case, now: datetime, actor_id: int | None)
     return True
 
 
-def mark_legacy(case: Case, now: datetime, actor_id: int | None) -> LedgerItem:
-    """Give a legacy case (历史遗留) an item in the legacy ledger, or return its item."""
+@dataclass(frozen=True)
+class LegacyEntry:
+    """How a case enters the legacy-issue ledger: as a new item of a category with a
+    target date, or linked to an item already there for the same matter."""
+
+    category_id: int | None = None
+    target_date: date | None = None
+    item_id: int | None = None
+
+
+def mark_legacy(
+    case: Case, now: datetime, actor_id: int | None, entry: LegacyEntry | None = None
+) -> LedgerItem:
+    """Give a legacy case (历史遗留) its item in the legacy ledger — a new one, or the
+    existing item ``entry`` names — or return the item it has."""
     ledger = legacy_ledger()
     for item in items_of(case):
         if item.ledger_id == ledger.id:
             return item
+    entry = entry or LegacyEntry()
+    if entry.item_id is not None:
+        found = db.session.get(LedgerItem, entry.item_id)
+        if found is None or found.ledger_id != ledger.id:
+            raise ValidationFailed(
+                "not a legacy item", {"item": N_("Choose an item of the legacy-issue ledger.")}
+            )
+        case.is_legacy = True
+        link_case(found, case, now, actor_id)
+        return found
+    if entry.category_id is not None and entry.category_id not in {c.id for c in ledger.categories}:
+        raise ValidationFailed(
+            "not a legacy category",
+            {"category": N_("Choose a category of the legacy-issue ledger.")},
+        )
     case.is_legacy = True
     item = LedgerItem(
         ledger_id=ledger.id,
+        category_id=entry.category_id,
+        target_date=entry.target_date,
         title=case.title,
         owner_department_id=case.lead_department_id,
         responsible_leader_id=case.responsible_leader_id,
@@ -329,6 +371,53 @@ def mark_legacy(case: Case, now: datetime, actor_id: int | None) -> LedgerItem:
     item_event(item, LedgerItemAction.CREATED_FROM_CASE, now, actor_id, case=case)
     link_case(item, case, now, actor_id)
     return item
+
+
+# How many items a case page suggests, and how many candidates it scores to find them.
+SUGGESTED_ITEMS = 5
+CANDIDATE_ITEMS = 200
+
+
+def _bigrams(text: str) -> set[str]:
+    """Pairs of neighbouring characters, the unit Chinese words share (圣惠路 → 圣惠, 惠路),
+    without spaces and punctuation."""
+    letters = [ch for ch in text.lower() if ch.isalnum()]
+    return {a + b for a, b in zip(letters, letters[1:], strict=False)}
+
+
+def matching_items(case: Case) -> list[LedgerItem]:
+    """Items of the legacy ledger, not written off, that may be the same matter as
+    ``case``: their titles share words with the case's title or name its place; the
+    closest first."""
+    ledger = db.session.scalar(
+        sa.select(Ledger).where(Ledger.kind == LedgerKind.LEGACY).order_by(Ledger.id)
+    )
+    place = clean_text(case.public_location or "")
+    words = _bigrams(case.title) | _bigrams(place)
+    if ledger is None or not words:
+        return []
+    linked = sa.select(LedgerItemCase.item_id).where(LedgerItemCase.case_id == case.id)
+    patterns = [LedgerItem.title.contains(w, autoescape=True) for w in sorted(words)[:40]]
+    candidates = db.session.scalars(
+        sa.select(LedgerItem)
+        .where(
+            LedgerItem.ledger_id == ledger.id,
+            LedgerItem.status != LedgerItemStatus.WRITTEN_OFF,
+            LedgerItem.id.not_in(linked),
+            sa.or_(*patterns),
+        )
+        .order_by(LedgerItem.id.desc())
+        .limit(CANDIDATE_ITEMS)
+    ).all()
+
+    def closeness(item: LedgerItem) -> int:
+        shared = len(_bigrams(item.title) & words)
+        return shared + (3 if place and place in item.title else 0)
+
+    scored = [(closeness(item), item) for item in candidates]
+    close = [(score, item) for score, item in scored if score >= 2]
+    close.sort(key=lambda pair: (-pair[0], -pair[1].id))
+    return [item for _, item in close[:SUGGESTED_ITEMS]]
 
 
 def on_case_accepted(case: Case, now: datetime, actor_id: int | None) -> None:
@@ -402,8 +491,9 @@ class _Checked:
 
 
 def find_item(reference: str) -> LedgerItem:
-    """The item someone names by its code (``SS2021-0001``, a legacy case's number) or by
-    its number (``#12`` or ``12``). A code that several items share is refused."""
+    """The item someone names by its code (``SS2021-0001``, a legacy case's number), by
+    its number (``#12`` or ``12``) or by words of its title (an item not written off).
+    A code or words that several items share are refused, naming the items."""
     text = clean_text(reference)
     if not text:
         raise ValidationFailed("no item given", {"item": N_("This field is required.")})
@@ -423,11 +513,30 @@ def find_item(reference: str) -> LedgerItem:
     number = text.removeprefix("#")
     item_id = parse_id(number)
     item = db.session.get(LedgerItem, item_id) if item_id is not None else None
-    if item is None:
-        raise ValidationFailed(
-            "no such item", {"item": N_("There is no ledger item with this code or number.")}
+    if item is not None:
+        return item
+    by_title = db.session.scalars(
+        sa.select(LedgerItem)
+        .where(
+            LedgerItem.title.contains(text, autoescape=True),
+            LedgerItem.status != LedgerItemStatus.WRITTEN_OFF,
         )
-    return item
+        .order_by(LedgerItem.id.desc())
+        .limit(SUGGESTED_ITEMS + 1)
+    ).all()
+    if len(by_title) == 1:
+        return by_title[0]
+    if by_title:
+        shown = "; ".join(f"#{i.id} {i.title}" for i in by_title[:SUGGESTED_ITEMS])
+        raise ValidationFailed(
+            "several items match",
+            {"item": Message(N_("Several items match: %(items)s. Give the item's number."),
+                             items=shown + ("; …" if len(by_title) > SUGGESTED_ITEMS else ""))},
+        )  # fmt: skip
+    raise ValidationFailed(
+        "no such item",
+        {"item": N_("There is no ledger item with this code, number or title.")},
+    )
 
 
 @one_transaction

@@ -136,8 +136,9 @@ ACTIONS: dict[str, ActionSpec] = {
         c, a, parse_id(f.leader.data), version=v), N_("Set the responsible leader"), N_("The responsible leader was set.")),
     "plan": ActionSpec(A.SET_CASE_PLAN, forms.CasePlanForm, _set_plan, N_("Set the case plan"),
         N_("The case plan was saved."), prefill=forms.case_plan_data),
-    "legacy": ActionSpec(A.MARK_LEGACY, forms.EmptyForm, lambda c, f, a, v: supervision.mark_legacy(
-        c, a, version=v), N_("Mark as a legacy issue"), N_("The case was marked as a legacy issue.")),
+    "legacy": ActionSpec(A.MARK_LEGACY, forms.LegacyForm, lambda c, f, a, v: supervision.mark_legacy(
+        c, a, version=v, entry=ledgers.LegacyEntry(parse_id(f.category.data), f.target_date.data, parse_id(f.item.data))),
+        N_("Mark as a legacy issue"), N_("The case was marked as a legacy issue.")),
     "link-ledger-item": ActionSpec(A.LINK_LEDGER_ITEM, forms.LedgerItemLinkForm, _link_ledger_item,
         N_("Link to a ledger item"), N_("The case was linked to the ledger item.")),
     "exclude-rating": ActionSpec(A.EXCLUDE_RATING, forms.TextForm, lambda c, f, a, v: closing.exclude_rating(
@@ -183,6 +184,12 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         handlers = directory.users_with_role(Role.HANDLER, case.lead_department_id)
         form.handler.choices = choice_list(
             [("", _("Myself"))] + [(str(u.id), u.display_name) for u in handlers]
+        )
+    elif isinstance(form, forms.LegacyForm):
+        matches = [(str(i.id), f"#{i.id} {i.title}") for i in ledgers.matching_items(case)]
+        form.item.choices = choice_list([("", _("No: a new item")), *matches])
+        form.category.choices = choice_list(
+            [("", "—")] + [(str(c.id), c.name(lang)) for c in ledgers.legacy_categories()]
         )
     elif isinstance(form, forms.LeaderForm):
         form.leader.choices = choice_list(
@@ -263,9 +270,7 @@ def render_case(
         if not composed:
             action_forms[open_slug] = _own_ids(open_form, open_slug)
     composer_buttons = [slug for slug in COMPOSER_ACTIONS if slug in action_forms]
-    composer = _composer(
-        case, action_forms, template_text, open_form if composed else None
-    )
+    composer = _composer(case, action_forms, template_text, open_form if composed else None)
     identity_allowed = may_see_identity(case, capacities)
     return render_template(
         "staff/case.html",

@@ -20,7 +20,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from caseapp.labels import DECISION_LABELS
 from caseapp.models import Case
@@ -241,9 +247,40 @@ def case_plan_data(case: Case) -> dict[str, Any]:
 class LedgerItemLinkForm(ActionForm):
     item = StringField(
         _l("Ledger item"),
-        validators=[DataRequired(REQUIRED), Length(max=40)],
-        description=_l("Its code (e.g. SS2021-0001) or its number (e.g. #12)."),
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+        description=_l("Its code (e.g. SS2021-0001), its number (e.g. #12) or words of its title."),
     )
+
+
+class LegacyForm(ActionForm):
+    """Mark the case legacy: the same matter as an item already in the legacy ledger
+    (the items that may be are offered), or a new item of a category, with a target."""
+
+    item = RadioField(
+        _l("Is it an item already in the ledger?"),
+        validate_choice=False,
+        validators=[Optional(), id_choice],
+        default="",
+    )
+    category = SelectField(
+        _l("Category in the legacy-issue ledger"),
+        validate_choice=False,
+        validators=[Optional(), id_choice],
+    )
+    target_date = DateField(
+        _l("Target date (optional)"),
+        validators=[Optional(), date_range()],
+        description=_l("When the matter should be settled and written off."),
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        # A new item takes its place among the ledger's categories, when it has some.
+        if not self.item.data and not self.category.data and len(self.category.choices or []) > 1:
+            self.category.errors = [_l("Choose a category, or an item already in the ledger.")]
+            return False
+        return True
 
 
 class EmptyForm(ActionForm):

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from caseapp.extensions import db
-from caseapp.models import Department, Ledger, LedgerItem, LedgerItemEvent
-from caseapp.models.enums import CaseStatus, LedgerItemStatus, Satisfaction
+from caseapp.models import Department, Ledger, LedgerItem, LedgerItemCase, LedgerItemEvent
+from caseapp.models.enums import CaseStatus, LedgerItemStatus, LedgerKind, Satisfaction
 from caseapp.services.casework import closing, intake, supervision
 from caseapp.services.casework import handling as casework
 from caseapp.services.casework.lifecycle import Actor
@@ -590,10 +590,88 @@ def test_an_item_is_found_by_its_code_or_its_number(campaign: Ledger) -> None:
     with pytest.raises(ValidationFailed) as refused:
         ledgers.find_item("SS2021-9999")
     assert refused.value.field_errors == {
-        "item": "There is no ledger item with this code or number."
+        "item": "There is no ledger item with this code, number or title."
     }
     with pytest.raises(ValidationFailed) as taken:
         ledgers.create_item(
             campaign, user("supervisor"), ledgers.ItemFields("重复"), code="SS2021-0001", now=NOW
         )
     assert taken.value.field_errors == {"code": "Another item of this ledger has this code."}
+
+
+@pytest.fixture
+def legacy_with_categories(app_ctx: Flask, demo_base: None) -> Ledger:
+    return factories.ledger(
+        "legacy",
+        LedgerKind.LEGACY,
+        "理旧账",
+        "Legacy issues",
+        categories=(("land", "土地征收", "Land"), ("roads", "道路交通", "Roads")),
+    )
+
+
+def test_marking_legacy_files_a_new_item_in_its_category_with_its_target(
+    legacy_with_categories: Ledger,
+) -> None:
+    land = legacy_with_categories.categories[0]
+    case = new_case(title="工农街征地补偿未兑现", public_location="工农街")
+    entry = ledgers.LegacyEntry(category_id=land.id, target_date=date(2027, 6, 30))
+    item = supervision.mark_legacy(case, staff("supervisor"), version=None, entry=entry)
+    assert (item.category_id, item.target_date, item.code) == (
+        land.id,
+        date(2027, 6, 30),
+        case.number,
+    )
+    assert [c.code for c in ledgers.legacy_categories()] == ["land", "roads"]
+
+
+def test_a_category_of_another_ledger_or_an_item_of_another_ledger_is_refused(
+    legacy_with_categories: Ledger,
+) -> None:
+    other = factories.ledger()  # a campaign ledger
+    case = new_case()
+    foreign = ledgers.create_item(other, user("supervisor"), ledgers.ItemFields("天桥"), now=NOW)
+    version = case.version
+    for entry, field in (
+        (ledgers.LegacyEntry(category_id=other.categories[0].id), "category"),
+        (ledgers.LegacyEntry(item_id=foreign.id), "item"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            supervision.mark_legacy(case, staff("supervisor"), version=None, entry=entry)
+        assert set(refused.value.field_errors) == {field}
+        assert not case.is_legacy and ledgers.items_of(case) == []
+        assert case.version == version
+
+
+def test_the_items_that_may_be_the_same_matter_are_offered_and_one_can_be_joined(
+    legacy_with_categories: Ledger,
+) -> None:
+    first = new_case(title="工农街1999年修路占地未补偿", public_location="工农街")
+    earlier = supervision.mark_legacy(first, staff("supervisor"), version=None)
+    unrelated = new_case(title="红旗西街人行道破损", public_location="红旗西街")
+    supervision.mark_legacy(unrelated, staff("supervisor"), version=None)
+    again = new_case(title="工农街征地补偿至今未兑现", public_location="工农街")
+    assert [i.id for i in ledgers.matching_items(again)] == [earlier.id]
+    item = supervision.mark_legacy(
+        again, staff("supervisor"), version=None, entry=ledgers.LegacyEntry(item_id=earlier.id)
+    )
+    assert item.id == earlier.id and again.is_legacy
+    linked = db.session.scalars(
+        sa.select(LedgerItemCase.case_id).where(LedgerItemCase.item_id == item.id)
+    )
+    assert set(linked) == {first.id, again.id}
+    assert ledgers.matching_items(again) == []  # linked already
+    assert ledgers.matching_items(new_case(title="%%__", public_location="")) == []
+
+
+def test_an_item_not_written_off_is_found_by_words_of_its_title(campaign: Ledger) -> None:
+    bridge = _item(campaign, title="人民路天桥加装电梯")
+    _item(campaign, title="红旗路路灯更换")
+    _item(campaign, title="胜利路路灯更换")
+    assert ledgers.find_item("天桥").id == bridge.id
+    with pytest.raises(ValidationFailed) as several:
+        ledgers.find_item("路灯")
+    message = str(several.value.field_errors["item"])
+    assert "红旗路路灯更换" in message and "胜利路路灯更换" in message
+    with pytest.raises(ValidationFailed):
+        ledgers.find_item("没有这样的事项")

@@ -449,3 +449,70 @@ def test_the_composer_keeps_the_text_and_says_what_is_missing(
             )
         ).all()
         assert [(n.internal_text, n.public_text) for n in notes] == [("已电话联系公交公司。", "")]
+
+
+def test_marking_legacy_asks_the_category_and_offers_the_same_matter(
+    app: Flask, demo_base: None
+) -> None:
+    from caseapp.models import Ledger, LedgerItem
+    from caseapp.models.enums import LedgerKind
+    from caseapp.services.casework import supervision
+    from tests.factories import ledger
+
+    with app.app_context():
+        legacy = ledger(
+            "legacy", LedgerKind.LEGACY, "理旧账", "Legacy issues",
+            categories=(("land", "土地征收", "Land"),),
+        )  # fmt: skip
+        land = legacy.categories[0].id
+        first = new_case(title="工农街1999年修路占地未补偿", public_location="工农街")
+        earlier = supervision.mark_legacy(first, staff("supervisor"), version=None).id
+        number = new_case(title="工农街征地补偿至今未兑现", public_location="工农街").number
+        fresh = new_case(title="人民路公交站牌缺失", public_location="人民路").number
+    client = _client_as(app, "supervisor")
+    page = page_of(client, number)
+    assert re.search(rf'name="item"[^>]*value="{earlier}"', page)  # offered
+    assert "工农街1999年修路占地未补偿" in page
+    # A new item needs its category; nothing is written without it.
+    refused = act(client, fresh, "legacy", {"item": "", "target_date": "2027-06-30"})
+    assert refused.status_code == 400
+    assert (
+        act(client, fresh, "legacy", {"category": land, "target_date": "2027-06-30"}).status_code
+        == 302
+    )
+    # The same matter joins the item already there.
+    assert act(client, number, "legacy", {"item": earlier}).status_code == 302
+    with app.app_context():
+        items = {
+            i.code: (i.category_id, i.target_date.isoformat() if i.target_date else None)
+            for i in db.session.scalars(
+                sa.select(LedgerItem).join(Ledger).where(Ledger.code == "legacy")
+            )
+        }
+        assert items == {first_number(app, earlier): (None, None), fresh: (land, "2027-06-30")}
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert case.is_legacy
+
+
+def first_number(app: Flask, item_id: int) -> str:
+    from caseapp.models import LedgerItem
+
+    return db.session.get(LedgerItem, item_id).code
+
+
+def test_a_ledger_item_is_linked_by_words_of_its_title(app: Flask, demo_base: None) -> None:
+    from caseapp.models import LedgerItemCase
+    from caseapp.services.ledgers import items as ledgers
+    from tests.factories import ledger
+
+    with app.app_context():
+        campaign = ledger()
+        bridge = ledgers.create_item(
+            campaign, user("supervisor"), ledgers.ItemFields("人民路天桥加装电梯")
+        ).id
+        number = case_in(CaseStatus.IN_PROGRESS).number
+    client = _client_as(app, "supervisor")
+    assert act(client, number, "link-ledger-item", {"item": "天桥"}).status_code == 302
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert db.session.get(LedgerItemCase, (bridge, case.id)) is not None

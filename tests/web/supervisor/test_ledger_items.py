@@ -262,7 +262,9 @@ def test_the_case_page_links_a_case_to_an_item_by_its_code(
     supervisor_client.get("/staff/queue?lang=en")
     refused = act(supervisor_client, number, "link-ledger-item", {"item": "SS2021-9999"})
     assert refused.status_code == 400
-    assert "There is no ledger item with this code or number." in refused.get_data(as_text=True)
+    assert "There is no ledger item with this code, number or title." in refused.get_data(
+        as_text=True
+    )
 
     linked = act(supervisor_client, number, "link-ledger-item", {"item": "ss2021-0200"})
     assert linked.status_code == 302
