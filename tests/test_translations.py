@@ -22,8 +22,6 @@ HAN = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
 CHINESE_NAMED = {
     "%(value)s is not a status: write open, in_progress or written_off (in Chinese 未启动, 推进中 or 已销号).",
     "open, in_progress or written_off (in Chinese 未启动, 推进中 or 已销号); open when empty.",
-    # In caseapp/web/staff/case.py: left to the change under way in that file (issue 18).
-    "Exclude the rating (甄别)",
 }  # fmt: skip
 
 

@@ -193,14 +193,22 @@ class _Blank(dict):  # type: ignore[type-arg]
 TIME_PARAMS = frozenset({"accept_by", "resolve_by", "due"})
 
 
+# ``department_en`` beside ``department``: the English name, shown to English readers.
+ENGLISH_SUFFIX = "_en"
+
+
 def shown_params(language: str, params: Mapping[str, Any]) -> dict[str, str]:
     """The parameters as a notice shows them: moments in the city's time, codes as words
     of ``language`` (also what an SMS gateway's registered template is given)."""
     words = WORDS.get(language, WORDS["zh_CN"])
-    return {
-        k: local_deadline(v) if k in TIME_PARAMS else words.get(k, {}).get(str(v), str(v))
-        for k, v in params.items()
-    }
+    shown: dict[str, str] = {}
+    for k, v in params.items():
+        if k.endswith(ENGLISH_SUFFIX):
+            continue
+        if language == "en" and params.get(k + ENGLISH_SUFFIX):
+            v = params[k + ENGLISH_SUFFIX]  # a name the city gave in English too
+        shown[k] = local_deadline(v) if k in TIME_PARAMS else words.get(k, {}).get(str(v), str(v))
+    return shown
 
 
 def render(template: str, language: str, params: Mapping[str, Any]) -> tuple[str, str]:

@@ -341,3 +341,15 @@ def test_the_worker_shows_what_the_log_backend_sends_on_its_console(app: Flask) 
     assert done.returncode == 0, output
     assert "SMS to …5678" in output and "YC2026-000000" in output, output
     assert "13812345678" not in output
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"), [("zh_CN", "市交通运输局"), ("en", "Transport Bureau")]
+)
+def test_a_name_given_in_both_languages_is_shown_in_the_readers(
+    app_ctx: Flask, language: str, shown: str
+) -> None:
+    params = {"department": "市交通运输局", "department_en": "Transport Bureau"}
+    assert shown_params(language, params) == {"department": shown}
+    # An English name the city left empty falls back to the Chinese one.
+    assert shown_params("en", {**params, "department_en": ""}) == {"department": "市交通运输局"}

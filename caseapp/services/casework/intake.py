@@ -302,7 +302,11 @@ def dispatch(
             case,
             outcome.event,
             "acceptance",
-            {"department": department.name_zh, "resolve_by": _resolve_due(case)},
+            {
+                "department": department.name_zh,
+                "department_en": department.name_en,
+                "resolve_by": _resolve_due(case),
+            },
         )
 
 

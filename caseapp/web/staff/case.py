@@ -142,7 +142,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "link-ledger-item": ActionSpec(A.LINK_LEDGER_ITEM, forms.LedgerItemLinkForm, _link_ledger_item,
         N_("Link to a ledger item"), N_("The case was linked to the ledger item.")),
     "exclude-rating": ActionSpec(A.EXCLUDE_RATING, forms.TextForm, lambda c, f, a, v: closing.exclude_rating(
-        c, a, f.text.data, version=v), N_("Exclude the rating (甄别)"), N_("The rating was excluded.")),
+        c, a, f.text.data, version=v), N_("Exclude the rating"), N_("The rating was excluded.")),
 }  # fmt: skip
 
 PUBLIC_TEXT_ACTIONS = frozenset({"answer", "reject", "ask", "resolve"})
