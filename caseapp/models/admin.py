@@ -48,7 +48,9 @@ class ApiFiling(db.Model):
 
 
 class AuditLog(db.Model):
-    """Who changed what in the admin console, with the values before and after."""
+    """Who changed what in the admin console, with the values before and after; also
+    who searched the queue by a citizen's phone number (``after``: the number masked
+    and the cases found)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_entity", "entity", "entity_id"),)

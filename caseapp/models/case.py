@@ -53,6 +53,8 @@ class Case(db.Model):
         # Public statistics filter on kind (never petitions or reports) as well.
         sa.Index("ix_cases_category_status_kind", "category_id", "status", "kind"),
         sa.Index("ix_cases_received_at_kind", "received_at", "kind"),
+        # A phone number typed in the queue's search: that citizen's cases, newest first.
+        sa.Index("ix_cases_citizen_phone_received_at", "citizen_phone", "received_at"),
         sa.UniqueConstraint("number_year", "number_seq", name="uq_cases_number_year_seq"),
     )
 

@@ -76,3 +76,26 @@ def may_see_identity(case: Case, capacities: frozenset[Capacity]) -> bool:
     return not case.identity_confidential and bool(
         capacities & {Capacity.LEAD_HANDLER, Capacity.LEAD_LEAD, Capacity.LEADER}
     )
+
+
+def identity_visible_to(user: User) -> sa.ColumnElement[bool]:
+    """``may_see_identity`` as a condition on ``Case``: true for the cases on which
+    ``user`` acts in a capacity that may see who filed them.
+
+    It follows ``lifecycle.staff_capacities``: intake and supervisors always; a handler
+    or lead of the lead department itself (not one above it, not an assisting one) and
+    the case's responsible leader only where the identity is not confidential. Used
+    where a citizen's personal data picks the cases (a phone number typed in the
+    queue's search), so that it finds nothing whose filer the user may not know.
+    """
+    roles = user.roles
+    if roles & {Role.INTAKE, Role.SUPERVISOR}:
+        return sa.true()
+    acting: list[sa.ColumnElement[bool]] = []
+    if roles & {Role.HANDLER, Role.LEAD} and user.department_id is not None:
+        acting.append(Case.lead_department_id == user.department_id)
+    if Role.LEADER in roles:
+        acting.append(Case.responsible_leader_id == user.id)
+    if not acting:
+        return sa.false()
+    return sa.and_(Case.identity_confidential.is_(False), sa.or_(*acting))

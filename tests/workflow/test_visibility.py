@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseParticipant, UserRole
+from caseapp.models import Case, CaseAssist, CaseParticipant, User, UserRole
 from caseapp.models.enums import Role
 from caseapp.workflow.visibility import department_subtree, visible_cases
 from tests.factories import case_row, department, user
@@ -87,3 +87,44 @@ def test_a_second_role_widens_what_is_seen() -> None:
     handler2.role_rows.append(UserRole(role=Role.SUPERVISOR))
     db.session.commit()
     assert len(_titles_seen_by("handler2")) == 5
+
+
+# --- whose identity: the SQL form of may_see_identity ----------------------------------------
+
+
+def test_identity_visible_to_agrees_with_may_see_identity_on_every_demo_case(
+    app_ctx: Flask, demo_city: None
+) -> None:
+    """The condition a phone search filters with says of every case exactly what the
+    case page's ``may_see_identity`` says, for every kind of staff member: confidential
+    petitions and reports, cases with a responsible leader, street offices' cases seen
+    from the district above, assisting departments."""
+    from caseapp.models.enums import CaseKind
+    from caseapp.services.access.accounts import create_user
+    from caseapp.services.casework.lifecycle import Actor, capacities_of
+    from caseapp.workflow.visibility import identity_visible_to, may_see_identity
+
+    create_user("district-lead", "long-enough-pw", "区负责人", [Role.LEAD], "yhq")
+    create_user("street-handler", "long-enough-pw", "街道承办人", [Role.HANDLER], "yhq-bc")
+    create_user("leading-handler", "long-enough-pw", "兼任领导", [Role.HANDLER, Role.LEADER], "cgj")
+    # Three demo cases made into what the demo may lack (the numbering stays the demo's).
+    changed = db.session.scalars(sa.select(Case).order_by(Case.id).limit(3)).all()
+    shapes = ((CaseKind.PETITION, "zjj"), (CaseKind.REPORT, "cgj"), (CaseKind.HELP, "yhq-bc"))
+    for case, (kind, lead) in zip(changed, shapes, strict=True):
+        case.kind = kind
+        case.lead_department_id = department(lead).id
+        case.identity_confidential = kind is not CaseKind.HELP
+        case.responsible_leader_id = user("leading-handler").id
+        if lead != "zjj":
+            case.assists.append(CaseAssist(department_id=department("zjj").id))
+    db.session.commit()
+    cases = db.session.scalars(sa.select(Case).order_by(Case.id)).all()
+    assert any(c.identity_confidential for c in cases)
+    assert any(c.responsible_leader_id is not None for c in cases)
+    staff = db.session.scalars(sa.select(User).order_by(User.id)).all()
+    assert len(staff) >= 10
+    for someone in staff:
+        allowed = set(db.session.scalars(sa.select(Case.id).where(identity_visible_to(someone))))
+        actor = Actor.staff(someone)
+        expected = {c.id for c in cases if may_see_identity(c, capacities_of(actor, c))}
+        assert allowed == expected, someone.username

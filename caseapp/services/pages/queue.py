@@ -1,6 +1,10 @@
 """The staff queues (DESIGN §8): intake, my cases, department and all open; filters;
 the nearest deadline first, in keyset pages; every row for export; and the counts the
-navigation shows. Everything goes through the one visibility predicate."""
+navigation shows. Everything goes through the one visibility predicate.
+
+The search box also takes a case number (that case opens, whatever its status) and a
+mobile phone number (the cases that citizen filed, in every status; only those whose
+filer the user may know, and each such search is written to the audit log)."""
 
 from __future__ import annotations
 
@@ -26,11 +30,18 @@ from caseapp.models.enums import (
     Role,
 )
 from caseapp.models.org import UserRole
+from caseapp.services.admin import audit
 from caseapp.services.errors import ValidationFailed
-from caseapp.services.filing.validation import parse_id, parse_int
+from caseapp.services.filing.validation import mask_phone, normalise_phone, parse_id, parse_int
 from caseapp.services.pages.search import text_matches
+from caseapp.services.transactions import one_transaction
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
-from caseapp.workflow.visibility import SEES_ALL_CASES, department_subtree, visible_cases
+from caseapp.workflow.visibility import (
+    SEES_ALL_CASES,
+    department_subtree,
+    identity_visible_to,
+    visible_cases,
+)
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
@@ -102,7 +113,8 @@ _MAX_MICROS = (datetime(2200, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseco
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ends in the order (next deadline, nulls last; id)."""
+    """Where a page ends in the order (next deadline, nulls last; id). A phone
+    number's list pages by (received, id), newest first, with the same cursor."""
 
     deadline: datetime | None
     id: int
@@ -215,6 +227,142 @@ def case_named(user: User, query: str) -> str | None:
         visible_cases(user).with_only_columns(Case.number).where(Case.number == text)
     )
     return found
+
+
+# --- a phone number typed in the search --------------------------------------------------
+
+# The audit log's name for a search by a citizen's phone number.
+PHONE_SEARCH = "phone_search"
+
+
+@dataclass(frozen=True)
+class PhoneCases:
+    """One page of the cases filed from a phone number, newest first."""
+
+    masked_phone: str  # 138****5678: the page never shows the number itself
+    page: QueuePage
+
+    def only_case(self, first_page: bool) -> str | None:
+        """The number of the one case the search found, to open it directly."""
+        cases = self.page.cases
+        if first_page and len(cases) == 1 and self.page.next_cursor is None:
+            return cases[0].number
+        return None
+
+
+def phone_named(query: str) -> str | None:
+    """The mobile number ``query`` is (spaces, dashes and +86 allowed), in the national
+    digits cases keep it in (the public form's rule), or None."""
+    return normalise_phone(query, mobile_only=True)
+
+
+def phone_statement(user: User, phone: str) -> sa.Select[tuple[Case]]:
+    """The cases filed from ``phone`` (national digits), in any status, that ``user``
+    may see and whose filer ``user`` may know: a department must not learn from a
+    phone number which petitions or reports that citizen filed (DESIGN §8)."""
+    return visible_cases(user).where(Case.citizen_phone == phone, identity_visible_to(user))
+
+
+def _phone_positions(
+    stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int
+) -> list[tuple[int, str, datetime]]:
+    """(id, number, received) of up to ``size + 1`` cases of a ``phone_statement`` after
+    ``after``, newest first; ix_cases_citizen_phone_received_at finds them."""
+    stmt = stmt.with_only_columns(Case.id, Case.number, Case.received_at)
+    if after is not None:
+        if after.deadline is None:
+            raise ValidationFailed("not a position in a phone's list", {"after": "invalid"})
+        stmt = stmt.where(
+            Case.received_at <= after.deadline,
+            sa.or_(Case.received_at < after.deadline, Case.id < after.id),
+        )
+    stmt = stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit(size + 1)
+    return [(row.id, row.number, row.received_at) for row in db.session.execute(stmt)]
+
+
+def _listed(ids: Sequence[int]) -> list[Case]:
+    """The cases of ``ids`` (a page's, so at most a page long) loaded for a list, in
+    the order of ``ids``."""
+    if not ids:
+        return []
+    found = {
+        case.id: case
+        for case in db.session.scalars(
+            _for_listing(sa.select(Case).where(Case.id.in_(ids)))
+        ).unique()
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def _record_phone_search(
+    user: User, phone: str, numbers: Sequence[str], action: str, now: datetime | None
+) -> None:
+    """The audit row of a search by phone: who searched, when, the number masked (the
+    audit log is read by admins, who see no case) and the cases it gave."""
+    audit.record(
+        user,
+        PHONE_SEARCH,
+        None,
+        action,
+        None,
+        {"phone": mask_phone(phone), "cases": list(numbers)},
+        now=now,
+    )
+
+
+@one_transaction
+def cases_of_phone(
+    user: User,
+    phone: str,
+    after: Cursor | None = None,
+    *,
+    now: datetime | None = None,
+    size: int = PAGE_SIZE,
+) -> PhoneCases:
+    """One page of the cases filed from ``phone`` that ``user`` may see with their
+    filer (``phone_statement``), whatever their status, newest first; every page asked
+    for is written to the audit log with the cases it listed."""
+    positions = _phone_positions(phone_statement(user, phone), after, size)
+    shown = positions[:size]
+    _record_phone_search(user, phone, [number for _id, number, _at in shown], "search", now)
+    db.session.commit()  # before the cases are loaded: a commit would expire them
+    next_cursor = None
+    if len(positions) > size:
+        last_id, _number, last_received = shown[-1]
+        next_cursor = Cursor(last_received, last_id)
+    return PhoneCases(
+        mask_phone(phone), QueuePage(_listed([i for i, _n, _a in shown]), next_cursor)
+    )
+
+
+@one_transaction
+def record_phone_export(user: User, phone: str, now: datetime | None = None) -> None:
+    """Write to the audit log that ``user`` exports the cases of ``phone`` (with the
+    first page of them)."""
+    first = _phone_positions(phone_statement(user, phone), None, PAGE_SIZE)[:PAGE_SIZE]
+    _record_phone_search(user, phone, [number for _id, number, _at in first], "export", now)
+    db.session.commit()
+
+
+def iter_phone_cases(user: User, phone: str, *, batch: int = EXPORT_BATCH) -> Iterator[Case]:
+    """Every case of ``cases_of_phone``'s list, in its order, in keyset batches, each
+    read in its own transaction (as ``iter_queue``). Call ``record_phone_export``
+    first: this only reads."""
+    # Built now, while the request has the user: a streamed export reads it later.
+    return _phone_batches(phone_statement(user, phone), batch)
+
+
+def _phone_batches(stmt: sa.Select[tuple[Case]], batch: int) -> Iterator[Case]:
+    after: Cursor | None = None
+    while True:
+        positions = _phone_positions(stmt, after, batch)
+        shown = positions[:batch]
+        yield from _listed([case_id for case_id, _n, _a in shown])
+        if len(positions) <= batch:
+            return
+        db.session.rollback()  # only reads happened; the next batch starts afresh
+        last_id, _number, last_received = shown[-1]
+        after = Cursor(last_received, last_id)
 
 
 # --- the statement -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Admin: the audit log — the newest changes made in the admin console, with who made
-them and what each changed (before → after)."""
+them and what each changed (before → after); and the staff's searches by a citizen's
+phone number (the number masked, the cases found)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from caseapp.models import AuditLog
 from caseapp.services.admin import audit
+from caseapp.services.pages.queue import PHONE_SEARCH
 from caseapp.web.admin import bp
 
 LIMIT = 200
@@ -25,6 +27,7 @@ ENTITY_LABELS = {
     "api_key": _l("API keys"),
     "setting": _l("Settings"),
     "outbox": _l("Notices"),
+    PHONE_SEARCH: _l("Searches by phone number"),
 }
 
 

@@ -37,7 +37,9 @@ class QueueFilterForm(FlaskForm):
     q = StringField(
         _l("Search"),
         validators=[Optional(), Length(max=100)],
-        description=_l("Words from the title or description, or a case number."),
+        description=_l(
+            "A case number, a mobile phone number, or words from the title or description."
+        ),
     )
     status = _choice(label=_l("Status"))
     kind = _choice(label=_l("Kind"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import (
     Response,
@@ -15,6 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,8 +66,9 @@ def _view_and_filters() -> tuple[QueueView, QueueFilters, QueueFilterForm]:
 
 @bp.route("/queue")
 def queue() -> str | Response:
+    query = request.args.get("q", "")
     # A case number in the search opens that case, whatever its status and queue.
-    named = queue_service.case_named(current_user, request.args.get("q", ""))
+    named = queue_service.case_named(current_user, query)
     if named is not None:
         return redirect(url_for("staff.case_page", number=named))
     view = queue_service.choose_view(current_user, request.args.get("view"))
@@ -74,7 +77,17 @@ def queue() -> str | Response:
     form = _filter_form()
     now = utcnow()
     page = None
-    if form.validate():
+    masked_phone = None
+    phone = queue_service.phone_named(query)
+    if phone is not None:
+        # A mobile number lists that citizen's cases in every status (one opens):
+        # neither the tab nor the filters apply.
+        found = queue_service.cases_of_phone(current_user, phone, cursor, now=now)
+        only = found.only_case(first_page=cursor is None)
+        if only is not None:
+            return redirect(url_for("staff.case_page", number=only))
+        page, masked_phone = found.page, found.masked_phone
+    elif form.validate():
         page = queue_service.queue_page(current_user, view, form.to_filters(), cursor, now=now)
     args = _queue_args(view)
     return render_template(
@@ -83,6 +96,7 @@ def queue() -> str | Response:
         views=[(v, VIEW_LABELS[v]) for v in queue_service.offered_views(current_user)],
         form=form,
         page=page,
+        masked_phone=masked_phone,
         first_page=cursor is None,
         args=args,
         now=now,
@@ -90,28 +104,45 @@ def queue() -> str | Response:
     )
 
 
-def _export_rows(now: datetime) -> tuple[QueueView, Any]:
+@dataclass(frozen=True)
+class _Export:
+    rows: Iterator[list[str | int]]
+    sheet_title: str
+    name: str  # what the file is called before its time and extension
+
+
+def _export(now: datetime) -> _Export:
+    """The rows the queue page lists for the same address: a phone number's cases
+    when the search is one, else the filtered queue."""
     view, filters, _form = _view_and_filters()
     user = current_user._get_current_object()
     lang = current_language()
-    cases = queue_service.iter_queue(user, view, filters, now=now)
-    return view, (case_list.case_cells(case, lang) for case in cases)
+    phone = queue_service.phone_named(filters.q)
+    if phone is not None:
+        queue_service.record_phone_export(user, phone, now)
+        cases = queue_service.iter_phone_cases(user, phone)
+        # Not the masked number: a sheet's name may not hold "*".
+        title, name = _("Cases of a phone number"), "cases-phone"
+    else:
+        cases = queue_service.iter_queue(user, view, filters, now=now)
+        title, name = str(VIEW_LABELS[view]), f"cases-{view.value}"
+    return _Export((case_list.case_cells(case, lang) for case in cases), title, name)
 
 
-def _download_name(view: QueueView, now: datetime, extension: str) -> str:
-    return f"cases-{view.value}-{now:%Y%m%d-%H%M%S}.{extension}"
+def _download_name(export: _Export, now: datetime, extension: str) -> str:
+    return f"{export.name}-{now:%Y%m%d-%H%M%S}.{extension}"
 
 
 @bp.route("/queue.csv")
 def queue_csv() -> Response:
     """Every row of the filtered queue as CSV, streamed in keyset batches."""
     now = utcnow()
-    view, rows = _export_rows(now)
+    export = _export(now)
     response = Response(
-        stream_with_context(case_list.csv_chunks(rows)), mimetype="text/csv; charset=utf-8"
+        stream_with_context(case_list.csv_chunks(export.rows)), mimetype="text/csv; charset=utf-8"
     )
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{_download_name(view, now, "csv")}"'
+        f'attachment; filename="{_download_name(export, now, "csv")}"'
     )
     return response
 
@@ -120,13 +151,13 @@ def queue_csv() -> Response:
 def queue_xlsx() -> Response:
     """Every row of the filtered queue as an XLSX workbook (one sheet)."""
     now = utcnow()
-    view, rows = _export_rows(now)
-    workbook = case_list.write_xlsx(rows, str(VIEW_LABELS[view]))
+    export = _export(now)
+    workbook = case_list.write_xlsx(export.rows, export.sheet_title)
     return send_file(
         workbook,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         as_attachment=True,
-        download_name=_download_name(view, now, "xlsx"),
+        download_name=_download_name(export, now, "xlsx"),
     )
 
 

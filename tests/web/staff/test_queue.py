@@ -468,3 +468,69 @@ def test_the_approvals_badge_opens_the_cases_waiting_for_that_users_decision(
     theirs = lead.get("/staff/queue?view=approvals").get_data(as_text=True)
     assert f"/staff/cases/{petition_number}" in theirs
     assert f"/staff/cases/{waiting_number}" not in theirs
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_every_coded_column_of_the_export_is_a_label_in_the_readers_language(
+    app: Flask, supervisor_client: FlaskClient, lang: str
+) -> None:
+    """Kind, category, status, department, channel, escalation and legacy are words of
+    the reader's language in the XLSX, never the codes or enum values stored."""
+    from itertools import cycle
+
+    from flask_babel import force_locale
+
+    from caseapp.labels import CHANNEL_LABELS, KIND_LABELS, STATUS_LABELS, escalation_label
+    from caseapp.models.enums import CloseReason, Priority
+
+    statuses = list(CaseStatus)
+    kinds, channels = cycle(CaseKind), cycle(Channel)
+    with app.app_context():
+        made = {}
+        for i, status in enumerate(statuses * 2):
+            finished = status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.REJECTED)
+            case = make(
+                f"labels-{i}",
+                status=status,
+                lead="cgj" if i % 2 else "zjj",
+                category="bus-stop" if i % 3 else "road-damage",
+                due_in=None if finished else timedelta(days=i - 5),
+                kind=next(kinds),
+                channel=next(channels),
+                escalation_level=i % 4,
+                is_legacy=i % 5 == 0,
+                priority=Priority.URGENT if i % 2 else Priority.NORMAL,
+                close_reason=CloseReason.MERGED if status is CaseStatus.CLOSED else None,
+            )
+            made[case.number] = (
+                case.kind,
+                case.category.name(lang),
+                case.status,
+                case.lead_department.name(lang),  # type: ignore[union-attr]
+                case.channel,
+                case.escalation_level,
+                case.is_legacy,
+            )
+    rows = []
+    for view in ("all", "finished"):
+        rows += _xlsx_rows(supervisor_client, f"/staff/queue.xlsx?view={view}&lang={lang}")[1:]
+    assert {row[0] for row in rows} == set(made)
+    with app.test_request_context(), force_locale(lang):
+        yes, no = ("是", "否") if lang == "zh_CN" else ("Yes", "No")
+        for row in rows:
+            kind, category, status, department, channel, level, legacy = made[row[0]]
+            assert row[2] == str(KIND_LABELS[kind])
+            assert row[3] == category
+            assert row[4] == str(STATUS_LABELS[status])
+            assert row[5] == department
+            assert row[7] == str(CHANNEL_LABELS[channel])
+            assert row[10] == escalation_label(level)
+            assert row[11] == (yes if legacy else no)
+    codes = {
+        e.value for enum in (CaseKind, CaseStatus, Channel, CloseReason, Priority) for e in enum
+    } | {"zjj", "cgj", "bus-stop", "road-damage", "0", "1", "2", "3"}
+    assert not {cell for row in rows for cell in row} & codes
+    if lang == "zh_CN":  # and the words are the Chinese ones
+        assert {row[4] for row in rows} >= {"已归档", "已撤回", "不予受理", "办理中"}
+        assert {row[7] for row in rows} >= {"网上提交", "来访"}
+        assert {row[10] for row in rows} >= {"已超期", "督办中"}
