@@ -508,5 +508,5 @@ def test_a_blank_petition_decision_is_a_field_error(
         )
     assert response.status_code == 400
     assert re.search(
-        r'id="resolve-decision-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
+        r'id="composer-decision-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
     )

@@ -11,8 +11,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from caseapp.extensions import db
-from caseapp.models import Case, CaseEvent, Department, LedgerItem, ReplyTemplate, User
-from caseapp.models.enums import OPEN_STATUSES
+from caseapp.models import (
+    Case,
+    CaseEvent,
+    CaseRequest,
+    Department,
+    LedgerItem,
+    ReplyTemplate,
+    User,
+)
+from caseapp.models.enums import OPEN_STATUSES, RequestStatus
 from caseapp.models.types import utcnow
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.filing import duplicates
@@ -126,6 +134,11 @@ class Links:
     merged: Sequence[Case]
     followers: int
     ledger_items: Sequence[LedgerItem]
+
+
+def waiting_requests(case: Case) -> list[CaseRequest]:
+    """The case's requests that wait for a decision (return, extension, redo)."""
+    return [r for r in case.requests if r.status is RequestStatus.PENDING]
 
 
 def links(case: Case, user: User) -> Links:

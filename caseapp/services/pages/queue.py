@@ -63,7 +63,7 @@ CASE_NUMBER = re.compile(r"^[A-Za-z]{1,16}\d{4}-\d{1,12}$")
 
 class QueueView(enum.StrEnum):
     INTAKE = "intake"  # new and returned: waiting for intake
-    MINE = "mine"  # open cases I handle
+    MINE = "mine"  # open cases I handle, and my department's waiting to be signed for
     DEPARTMENT = "department"  # dispatched to my department (or below), not signed for
     ALL = "all"  # every open case I may see
     FINISHED = "finished"  # closed, withdrawn or not accepted: every one I may see
@@ -393,7 +393,17 @@ def _view_condition(user: User, view: QueueView) -> sa.ColumnElement[bool]:
         )
         return sa.and_(condition, waiting)
     if view is QueueView.MINE:
-        return sa.and_(condition, Case.handler_id == user.id)
+        # What I handle, and what my department was sent that nobody has signed for yet:
+        # a handler's day starts from one list.
+        mine = Case.handler_id == user.id
+        if user.department_id is not None and Role.HANDLER in user.roles:
+            to_sign = sa.and_(
+                Case.status == CaseStatus.DISPATCHED,
+                Case.handler_id.is_(None),
+                Case.lead_department_id == user.department_id,
+            )
+            mine = sa.or_(mine, to_sign)
+        return sa.and_(condition, mine)
     if view is QueueView.DEPARTMENT:
         if not _in_department(user):
             return sa.false()

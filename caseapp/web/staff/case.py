@@ -33,6 +33,7 @@ from caseapp.services.ledgers import items as ledgers
 from caseapp.services.messages import N_
 from caseapp.services.notices.written import decision_notice_kind
 from caseapp.services.pages import case_page as page_data
+from caseapp.services.pages import escalation_board
 from caseapp.web.files import send_case_file, uploads_in_request
 from caseapp.web.forms import apply_field_errors
 from caseapp.web.parsing import parse_id, parse_ids, parse_int
@@ -272,10 +273,13 @@ def render_case(
     composer_buttons = [slug for slug in COMPOSER_ACTIONS if slug in action_forms]
     composer = _composer(case, action_forms, template_text, open_form if composed else None)
     identity_allowed = may_see_identity(case, capacities)
+    waiting = page_data.waiting_requests(case)
     return render_template(
         "staff/case.html",
         case=case,
         events=page_data.timeline(case),
+        waiting=waiting,
+        who_decides=escalation_board.who_decides(waiting),
         clocks=page_data.running_clocks(case),
         milestones=page_data.plan_milestones(case),
         links=page_data.links(case, current_user),

@@ -132,10 +132,11 @@ V = QueueView
     [
         ("intake", None, {"new", "returned"}),
         ("intake", V.ALL, ALL_OPEN),
-        ("handler", None, {"mine-in-progress", "mine-resolved"}),
+        # A handler's own list holds what their department waits to sign for, too.
+        ("handler", None, {"dispatched-zjj", "mine-in-progress", "mine-resolved"}),
         ("handler", V.DEPARTMENT, {"dispatched-zjj"}),
         ("handler", V.ALL, {"dispatched-zjj", "mine-in-progress", "mine-resolved"}),
-        ("handler2", None, {"cgj-in-progress", "leader-case"}),
+        ("handler2", None, {"dispatched-cgj", "cgj-in-progress", "leader-case"}),
         ("handler2", V.DEPARTMENT, {"dispatched-cgj"}),
         ("lead", None, {"dispatched-zjj"}),
         ("lead", V.MINE, set()),
