@@ -37,7 +37,8 @@ import sqlalchemy as sa
 
 from caseapp.extensions import db
 from caseapp.models import Case, CaseClock, CaseEvent, Department, Setting
-from caseapp.models.enums import OPEN_STATUSES, Clock, EventAction, Satisfaction
+from caseapp.models.enums import Clock, EventAction, Satisfaction
+from caseapp.workflow import deadline_states
 from caseapp.workflow.deadlines import DeadlineMath
 
 A = EventAction
@@ -395,8 +396,7 @@ def overdue_now(now: datetime, scope: sa.ColumnElement[bool] | None = None) -> d
     rows = db.session.execute(
         sa.select(Case.lead_department_id, sa.func.count())
         .where(
-            Case.status.in_(OPEN_STATUSES),
-            Case.next_deadline_at < now,
+            deadline_states.overdue(now),
             Case.lead_department_id.is_not(None),
             scope if scope is not None else sa.true(),
         )

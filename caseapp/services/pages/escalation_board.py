@@ -4,7 +4,7 @@ supervised, by department; the overdue cases, most late first; approvals waiting
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -16,10 +16,8 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework.lifecycle import DECIDED_BY, Actor, offered_actions
 from caseapp.services.notices.staff import deciders
-from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
+from caseapp.workflow import deadline_states as states
 from caseapp.workflow.visibility import staff_can_see
-
-DUE_SOON_WITHIN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -33,14 +31,7 @@ class DepartmentCounts:
 def counts_by_department(user: User, now: datetime | None = None) -> list[DepartmentCounts]:
     """Due-soon, overdue and supervised open cases per lead department (one query)."""
     now = now or utcnow()
-    overdue = Case.next_deadline_at < now
-    due_soon = sa.and_(
-        sa.not_(overdue),
-        sa.or_(
-            Case.escalation_level == LEVEL_DUE_SOON, Case.next_deadline_at < now + DUE_SOON_WITHIN
-        ),
-    )
-    supervised = Case.escalation_level >= LEVEL_SUPERVISED
+    overdue, due_soon, supervised = states.overdue(now), states.due_soon(now), states.supervised()
     rows = db.session.execute(
         sa.select(
             Case.lead_department_id,
@@ -73,7 +64,7 @@ def overdue_cases(
     now = now or utcnow()
     stmt = (
         sa.select(Case)
-        .where(staff_can_see(user), Case.status.in_(OPEN_STATUSES), Case.next_deadline_at < now)
+        .where(staff_can_see(user), states.overdue(now))
         .options(
             joinedload(Case.lead_department), joinedload(Case.category), joinedload(Case.handler)
         )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload, lazyload, raiseload
 from caseapp.extensions import db
 from caseapp.models import Case, CaseRequest, Category, Department, User
 from caseapp.models.enums import (
+    OPEN_STATUSES,
     CaseKind,
     CaseStatus,
     Channel,
@@ -35,6 +36,7 @@ from caseapp.services.errors import ValidationFailed
 from caseapp.services.filing.validation import mask_phone, normalise_phone, parse_id, parse_int
 from caseapp.services.pages.search import text_matches
 from caseapp.services.transactions import one_transaction
+from caseapp.workflow import deadline_states as states
 from caseapp.workflow.deadlines import LEVEL_DUE_SOON, LEVEL_SUPERVISED
 from caseapp.workflow.visibility import (
     SEES_ALL_CASES,
@@ -45,7 +47,6 @@ from caseapp.workflow.visibility import (
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
-DUE_SOON_WITHIN = timedelta(days=1)
 
 # The open statuses, in a fixed order (the SQL text stays the same between runs).
 QUEUE_STATUSES = (
@@ -421,13 +422,10 @@ def _deadline_condition(state: DeadlineState, now: datetime) -> sa.ColumnElement
     if state is DeadlineState.DUE_TODAY:
         return sa.and_(Case.next_deadline_at >= now, Case.next_deadline_at < end_of_local_day(now))
     if state is DeadlineState.DUE_SOON:
-        return sa.or_(
-            Case.escalation_level == LEVEL_DUE_SOON,
-            sa.and_(Case.next_deadline_at >= now, Case.next_deadline_at < now + DUE_SOON_WITHIN),
-        )
+        return states.due_soon(now)
     if state is DeadlineState.OVERDUE:
-        return Case.next_deadline_at < now
-    return Case.escalation_level >= LEVEL_SUPERVISED
+        return states.overdue(now)
+    return states.supervised()
 
 
 def _filter_conditions(filters: QueueFilters, now: datetime) -> list[sa.ColumnElement[bool]]:
@@ -560,15 +558,17 @@ def iter_queue(
 
 
 def deadline_state(case: Case, now: datetime) -> DeadlineState | None:
-    """The most pressing state a row shows: supervised, overdue or due soon (the same
-    rules as the filter)."""
+    """The most pressing state a row shows: supervised, overdue or due soon (the rules
+    of ``workflow.deadline_states``, for a row in hand)."""
     due = case.next_deadline_at
+    if case.status not in OPEN_STATUSES:
+        return None
     if case.escalation_level >= LEVEL_SUPERVISED:
         return DeadlineState.SUPERVISED
     if due is not None and due < now:
         return DeadlineState.OVERDUE
     if case.escalation_level == LEVEL_DUE_SOON or (
-        due is not None and now <= due < now + DUE_SOON_WITHIN
+        due is not None and now <= due < now + states.DUE_SOON_WITHIN
     ):
         return DeadlineState.DUE_SOON
     return None
@@ -611,7 +611,7 @@ def navigation_counts(user: User, now: datetime | None = None) -> NavigationCoun
         visible_cases(user)
         .with_only_columns(
             sa.func.count(sa.case((due >= now, Case.id))),
-            sa.func.count(sa.case((due < now, Case.id))),
+            sa.func.count(sa.case((states.overdue(now), Case.id))),
         )
         .where(_view_condition(user, view), due < end_of_today)
     ).one()
