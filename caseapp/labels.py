@@ -221,11 +221,19 @@ def _detailed(action: EventAction, detail: str) -> str:
     return str(_l("%(what)s: %(detail)s", what=event_label(action), detail=detail))
 
 
+_STAFF_WORDS = {
+    A.ASK_CITIZEN: _l("Question to the citizen"),
+    A.CITIZEN_REPLIES: _l("The citizen answered"),
+}
+
+
 def staff_event_label(action: EventAction, data: Mapping[str, Any], public: bool) -> str:
     """How the staff timeline names an event: its label, said more exactly by what it
     holds — a note public or internal, the rating given, a decision's outcome."""
     if action is A.NOTE:
         return str(_l("Public reply") if public else _l("Internal note"))
+    if action in _STAFF_WORDS:  # what the citizen's page says to "you", said of them
+        return str(_STAFF_WORDS[action])
     if action is A.RATE and data.get("satisfaction"):
         solved = _l("Solved") if data.get("solved") else _l("Not solved")
         words = satisfaction_label(Satisfaction(data["satisfaction"]))

@@ -516,3 +516,21 @@ def test_a_ledger_item_is_linked_by_words_of_its_title(app: Flask, demo_base: No
     with app.app_context():
         case = db.session.scalar(sa.select(Case).where(Case.number == number))
         assert db.session.get(LedgerItemCase, (bridge, case.id)) is not None
+
+
+def test_the_staff_timeline_speaks_of_the_citizen_not_to_them(app: Flask, demo_base: None) -> None:
+    """The citizen's page says "We asked you a question" and "Your answer"; the staff
+    page names the same events from where staff stand."""
+    from caseapp.services.casework.lifecycle import Actor
+
+    with app.app_context():
+        case = case_in(CaseStatus.IN_PROGRESS)
+        casework.ask_citizen(case, staff("handler"), "站牌原来在哪一侧？", version=None)
+        casework.citizen_replies(case, Actor.citizen(), "路东。", version=None)
+        number = case.number
+    client = _client_as(app, "handler")
+    zh = client.get(f"/staff/cases/{number}?lang=zh_CN").get_data(as_text=True)
+    en = client.get(f"/staff/cases/{number}?lang=en").get_data(as_text=True)
+    assert "群众已答复" in zh and "您的答复" not in zh and "请您补充情况" not in zh
+    assert "The citizen answered" in en and "Question to the citizen" in en
+    assert "Your answer" not in en and "We asked you" not in en
