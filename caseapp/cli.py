@@ -93,7 +93,7 @@ def outbox_deliver_command(limit: int) -> None:
     """Send the notices that are due now, once."""
     from caseapp.notify.delivery import deliver_due
 
-    report = deliver_due(current_app.config, limit=limit)
+    report = deliver_due(current_app.config, limit=limit, budget=0)
     click.echo(
         f"claimed {report.claimed}, sent {report.sent}, "
         f"to retry {report.retried}, dead {report.dead}"
@@ -192,6 +192,49 @@ def bench_run_command(repeats: int) -> None:
     click.echo(f"{'benchmark':<{width}}  {'best ms':>9}  {'median ms':>9}  {'rows':>7}")
     for f in figures:
         click.echo(f"{f.name:<{width}}  {f.best_ms:>9.1f}  {f.median_ms:>9.1f}  {f.rows:>7,}")
+
+
+@bench_cli.command("worker")
+@click.option(
+    "--notices",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="The backlog of notices to drain.",
+)
+@click.option(
+    "--ahead",
+    type=click.IntRange(min=0),
+    default=24,
+    show_default=True,
+    help="A second sweep this many hours later (the escalations of that time).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask: the database is a scratch one.")
+def bench_worker_command(notices: int, ahead: int, yes: bool) -> None:
+    """Time the deadline sweep over the clocks there are, and draining a backlog of
+    notices; print clocks/s, notices/s and the peak memory."""
+    from datetime import timedelta
+
+    from caseapp.bench.workers import time_delivery, time_sweep
+    from caseapp.extensions import db
+    from caseapp.models.types import utcnow
+
+    if not yes:
+        where = db.engine.url.render_as_string(hide_password=True)
+        click.confirm(f"sweep and add {notices:,} notices to {where}?", abort=True)
+    now = utcnow()
+    for at in dict.fromkeys([now, now + timedelta(hours=ahead)]):
+        f = time_sweep(at)
+        click.echo(
+            f"sweep at +{(at - now).total_seconds() / 3600:.0f} h: {f.running_clocks:,} running "
+            f"clocks, {f.due_clocks:,} due, {f.seconds:.2f} s ({f.clocks_per_second:,.0f} "
+            f"clocks/s), peak RSS {f.peak_rss_mb:.0f} MB; {f.report}"
+        )
+    d = time_delivery(current_app.config, notices)
+    click.echo(
+        f"delivery: {d.sent:,} of {d.queued:,} queued notices sent in {d.seconds:.2f} s "
+        f"({d.notices_per_second:,.0f} notices/s), peak RSS {d.peak_rss_mb:.0f} MB"
+    )
 
 
 def register_commands(app: Flask) -> None:

@@ -52,7 +52,13 @@ from caseapp.models.enums import (
 )
 from caseapp.models.types import utcnow
 from caseapp.services.filing.numbers import format_case_number, reserve_case_numbers
-from caseapp.workflow.deadlines import DeadlineMath, Period, period_for, snapshot_terms
+from caseapp.workflow.deadlines import (
+    ESCALATING_CLOCKS,
+    DeadlineMath,
+    Period,
+    period_for,
+    snapshot_terms,
+)
 
 S = CaseStatus
 K = CaseKind
@@ -486,6 +492,7 @@ def _clock(
     stopped: datetime | None = None,
     paused: datetime | None = None,
     level: int = 0,
+    next_escalation: datetime | None = None,
 ) -> dict[str, Any]:
     late = stopped is not None and stopped > due
     return {
@@ -501,6 +508,7 @@ def _clock(
         "overdue_at": due if late else None,
         "overdue_department_id": department_id if late else None,
         "escalation_level": level,
+        "next_escalation_at": next_escalation,
     }
 
 
@@ -808,8 +816,11 @@ def _clock_rows(story: _Story, case: dict[str, Any]) -> list[dict[str, Any]]:
         p = story.period(term)
         due = city.due(start, p)
         level = city.math.escalation_level(start, due, city.now)
+        escalates = clock in ESCALATING_CLOCKS
+        next_at = city.math.next_escalation_at(start, due, level) if escalates else None
+        department = None if clock is Clock.ACCEPT else lead
         clocks.append(
-            _clock(clock, start, due, p, None if clock is Clock.ACCEPT else lead, level=level)
+            _clock(clock, start, due, p, department, level=level, next_escalation=next_at)
         )
         case["next_deadline_at"] = due
         case["escalation_level"] = level

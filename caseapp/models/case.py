@@ -246,6 +246,7 @@ class CaseClock(db.Model):
     __table_args__ = (
         sa.Index("ix_case_clocks_running_due", "stopped_at", "due_at"),
         sa.Index("ix_case_clocks_case_id_clock", "case_id", "clock"),
+        sa.Index("ix_case_clocks_next_escalation_at", "next_escalation_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -264,6 +265,10 @@ class CaseClock(db.Model):
     # The department holding the case when it became overdue (charged on scorecards).
     overdue_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     escalation_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    # When the sweep next raises the level (DeadlineMath.next_escalation_at); NULL when
+    # it never will (stopped, paused, at 督办, a clock that does not escalate). Kept by
+    # ``casework.clocks.schedule_escalation`` whenever the clock is written.
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The deadline was counted over days of a year the calendar does not cover yet
     # (Monday–Friday fallback): to be checked, and recomputed once the year is known.
     on_fallback: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,7 @@ class DeliveryReport:
     retried: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    drained: bool = False  # nothing was left due (not stopped by the time budget)
 
 
 @dataclass(frozen=True)
@@ -101,48 +103,90 @@ def _settle(row_id: int, worker_id: str, values: Mapping[str, Any]) -> None:
     db.session.commit()
 
 
+def _settle_all(worker_id: str, settled: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """``_settle`` for a batch, in one transaction: one UPDATE per kind of outcome."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_id, values in settled:
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"b_id": row_id, **{f"b_{name}": value for name, value in values.items()}}
+        )
+    table = OutboxMessage.__table__
+    for columns, params in by_columns.items():
+        db.session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"), table.c.claimed_by == worker_id)
+            .values(
+                claimed_by=None,
+                claimed_until=None,
+                **{name: sa.bindparam(f"b_{name}") for name in columns},
+            ),
+            params,
+        )
+    db.session.commit()
+
+
 def deliver_due(
     config: Mapping[str, Any],
     *,
     now: datetime | None = None,
     worker_id: str | None = None,
     limit: int = 100,
+    budget: float | None = None,
     backends: Mapping[str, Backend] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> DeliveryReport:
-    """Send the notices that are due now; return what happened."""
-    now = now or clock()
+    """Send the notices that are due, claiming ``limit`` at a time, until none is left
+    or ``budget`` seconds have passed (0: one batch; None: no bound); return what
+    happened. Each batch is marked in one transaction after it was sent: a worker that
+    dies before that leaves its lease to run out, and the batch goes again with the
+    same keys (at-least-once)."""
     worker_id = worker_id or default_worker_id()
     report = DeliveryReport()
     cache: dict[str, Backend] = dict(backends or {})
     max_attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
-    for item in claim(worker_id, now, limit):
-        report.claimed += 1
-        channel = item.notice.channel
+    started = time.monotonic()
+    while True:
+        batch = claim(worker_id, now or clock(), limit)
+        settled: list[tuple[int, Mapping[str, Any]]] = []
         try:
-            backend = cache.get(channel) or cache.setdefault(channel, backend_for(channel, config))
-            backend.send(item.notice)
-        except (DeliveryError, ValueError, KeyError) as exc:
-            attempts = item.attempts + 1
-            dead = attempts >= max_attempts
-            _settle(
-                item.id,
-                worker_id,
-                {
-                    "attempts": attempts,
-                    "last_error": str(exc)[:2000],
-                    "status": OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
-                    "next_attempt_at": clock() + backoff(attempts),
-                },
-            )
-            report.dead += dead
-            report.retried += not dead
-            report.errors.append(f"{item.notice.idempotency_key}: {exc}")
-            continue
-        _settle(
-            item.id,
-            worker_id,
-            {"status": OutboxStatus.SENT, "sent_at": clock(), "attempts": item.attempts + 1},
-        )
-        report.sent += 1
-    return report
+            for item in batch:
+                settled.append((item.id, _send(item, config, cache, max_attempts, report, clock)))
+        finally:
+            # What was sent before an unexpected error is marked all the same.
+            if settled:
+                _settle_all(worker_id, settled)
+        if len(batch) < limit:
+            report.drained = True
+            return report
+        if budget is not None and time.monotonic() - started >= budget:
+            return report
+
+
+def _send(
+    item: Claimed,
+    config: Mapping[str, Any],
+    cache: dict[str, Backend],
+    max_attempts: int,
+    report: DeliveryReport,
+    clock: Callable[[], datetime],
+) -> Mapping[str, Any]:
+    """Send one claimed notice; the values its row is to be marked with."""
+    report.claimed += 1
+    channel = item.notice.channel
+    try:
+        backend = cache.get(channel) or cache.setdefault(channel, backend_for(channel, config))
+        backend.send(item.notice)
+    except (DeliveryError, ValueError, KeyError) as exc:
+        attempts = item.attempts + 1
+        dead = attempts >= max_attempts
+        report.dead += dead
+        report.retried += not dead
+        report.errors.append(f"{item.notice.idempotency_key}: {exc}")
+        return {
+            "attempts": attempts,
+            "last_error": str(exc)[:2000],
+            "status": OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
+            "next_attempt_at": clock() + backoff(attempts),
+        }
+    report.sent += 1
+    return {"status": OutboxStatus.SENT, "sent_at": clock(), "attempts": item.attempts + 1}

@@ -198,6 +198,17 @@ class DeadlineMath:
             return LEVEL_DUE_SOON
         return LEVEL_NONE
 
+    def next_escalation_at(self, start: datetime, due: datetime, level: int) -> datetime | None:
+        """The first moment ``escalation_level`` gives more than ``level`` for this run of
+        a clock (None at 督办): the thresholds come in order, due soon ≤ due < supervised."""
+        if level >= LEVEL_SUPERVISED:
+            return None
+        if level >= LEVEL_OVERDUE:
+            return self.supervised_from(due)
+        if level >= LEVEL_DUE_SOON:
+            return due
+        return self.due_soon_from(start, due)
+
     def working_days_late(self, due: datetime, now: datetime) -> int:
         """Working days begun since the deadline passed (0 when not late)."""
         if now < due:

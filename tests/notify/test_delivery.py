@@ -84,6 +84,42 @@ def test_each_due_notice_is_sent_once(app_ctx: Flask) -> None:
     assert statuses() == {"sent": 5, "pending": 1}
 
 
+def test_one_delivery_drains_every_batch_that_is_due(app_ctx: Flask) -> None:
+    """Issue 19: a backlog goes out in one call, ``limit`` claimed at a time, not 100
+    per worker round; a time budget of 0 sends one batch (``outbox deliver``)."""
+    keys = queue(250)
+    backend = Recorder()
+    one = deliver_due(app_ctx.config, now=NOW, limit=40, budget=0, backends={"sms": backend})
+    assert (one.claimed, one.sent, one.drained) == (40, 40, False)
+    rest = deliver_due(app_ctx.config, now=NOW, limit=40, backends={"sms": backend})
+    assert (rest.claimed, rest.sent, rest.drained) == (210, 210, True)
+    assert sorted(backend.keys) == sorted(keys)  # each once
+    assert statuses() == {"sent": 250}
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert {(r.attempts, r.claimed_by, r.claimed_until) for r in rows} == {(1, None, None)}
+
+
+def test_a_failing_notice_in_a_batch_backs_off_and_the_others_are_sent(app_ctx: Flask) -> None:
+    queue(5)
+
+    class FailsOne(Recorder):
+        def send(self, notice: Notice) -> None:
+            if notice.idempotency_key == "test-2":
+                raise DeliveryError("gateway down")
+            super().send(notice)
+
+    report = deliver_due(
+        app_ctx.config, now=NOW, limit=2, backends={"sms": FailsOne()}, clock=lambda: NOW
+    )
+    assert (report.sent, report.retried, report.drained) == (4, 1, True)
+    failed = db.session.scalar(
+        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key == "test-2")
+    )
+    assert failed is not None and failed.status is OutboxStatus.PENDING
+    assert (failed.attempts, failed.last_error) == (1, "gateway down")
+    assert failed.next_attempt_at == NOW + timedelta(minutes=1)
+
+
 def test_failures_back_off_and_end_dead_then_an_admin_retries(
     app_ctx: Flask, demo_base: None
 ) -> None:

@@ -564,6 +564,7 @@ def _move_case(
         for row, due in moves:
             deadlines.move_deadline(row, due)
             deadlines.mark_fallback(row, math)
+            deadlines.schedule_escalation(row, math)
             if row.overdue_at is not None:
                 if due > now:
                     row.overdue_at = None

@@ -14,6 +14,7 @@ from caseapp.models.enums import Clock, PolicyTerm, TimeUnit
 from caseapp.models.types import utcnow
 from caseapp.workflow.calendar import WorkingCalendar, years_to_warn
 from caseapp.workflow.deadlines import (
+    ESCALATING_CLOCKS,
     LEVEL_SUPERVISED,
     DeadlineMath,
     Period,
@@ -76,6 +77,7 @@ def start_clock(
         department_id=case.lead_department_id,
         on_fallback=math.counted_on_fallback(now, due, period.unit),
     )
+    schedule_escalation(row, math)
     case.clocks.append(row)
     return row
 
@@ -83,11 +85,13 @@ def start_clock(
 def stop_clock(case: Case, clock: Clock, now: datetime) -> None:
     for row in running(case, clock):
         row.stopped_at = now
+        row.next_escalation_at = None
 
 
 def stop_all(case: Case, now: datetime) -> None:
     for row in running(case):
         row.stopped_at = now
+        row.next_escalation_at = None
 
 
 def pause_all(case: Case, now: datetime) -> None:
@@ -95,6 +99,7 @@ def pause_all(case: Case, now: datetime) -> None:
     for row in running(case):
         if row.paused_at is None:
             row.paused_at = now
+            row.next_escalation_at = None
 
 
 def resume_all(case: Case, now: datetime, math: DeadlineMath) -> None:
@@ -105,6 +110,7 @@ def resume_all(case: Case, now: datetime, math: DeadlineMath) -> None:
         move_deadline(row, math.after_pause(row.due_at, TimeUnit(row.unit), row.paused_at, now))
         row.paused_at = None
         mark_fallback(row, math)
+        schedule_escalation(row, math)
 
 
 def extend_clock(row: CaseClock, extension: Period, math: DeadlineMath) -> None:
@@ -112,6 +118,7 @@ def extend_clock(row: CaseClock, extension: Period, math: DeadlineMath) -> None:
     move_deadline(row, math.extended(row.due_at, extension))
     row.extended_by += extension.value
     mark_fallback(row, math)
+    schedule_escalation(row, math)
 
 
 def mark_fallback(row: CaseClock, math: DeadlineMath) -> None:
@@ -119,9 +126,25 @@ def mark_fallback(row: CaseClock, math: DeadlineMath) -> None:
     row.on_fallback = math.counted_on_fallback(row.started_at, row.due_at, TimeUnit(row.unit))
 
 
+def schedule_escalation(row: CaseClock, math: DeadlineMath) -> None:
+    """Keep ``next_escalation_at``, the moment the sweep looks at the clock again, in
+    step with its deadline, level and state: called after every change of those."""
+    if (
+        row.stopped_at is not None
+        or row.paused_at is not None
+        or row.clock not in ESCALATING_CLOCKS
+    ):
+        row.next_escalation_at = None
+    else:
+        row.next_escalation_at = math.next_escalation_at(
+            row.started_at, row.due_at, row.escalation_level
+        )
+
+
 def move_deadline(row: CaseClock, due: datetime) -> None:
     """Set a running clock's deadline to ``due``; its escalation level stands while the
-    deadline does, and 督办 stands through any move (``level_after_move``)."""
+    deadline does, and 督办 stands through any move (``level_after_move``). The caller
+    schedules the next escalation (``schedule_escalation``) once the move is done."""
     row.escalation_level = level_after_move(row.escalation_level, row.due_at, due)
     row.due_at = due
 

@@ -36,6 +36,7 @@ def keep_resolve_promise(case: Case, now: datetime, math: deadlines.DeadlineMath
         return
     last = max(runs, key=lambda row: (row.started_at, row.id or 0))
     last.stopped_at = None
+    deadlines.schedule_escalation(last, math)
 
 
 def leave_department(case: Case, now: datetime) -> None:

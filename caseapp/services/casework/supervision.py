@@ -38,6 +38,7 @@ def urge_case(
         for row in deadlines.running(case):
             if row.clock in ESCALATING_CLOCKS:
                 row.escalation_level = LEVEL_SUPERVISED
+                row.next_escalation_at = None  # 督办 is the last level
 
     outcome = lifecycle.apply_action(
         case,
