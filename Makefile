@@ -1,8 +1,10 @@
 # caseapp — the two commands of the README, and a few helpers.
 #   make run    install, migrate, load the demo city, serve at http://127.0.0.1:5000 with
 #               the worker beside it (Ctrl-C stops both)
+#   make serve  production: migrate, then gunicorn and the worker (docs/deploy.md)
 #   make test   install, run ruff and the whole test suite (DATABASE_URL picks the database)
 
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,7 +16,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # out as workers get free. PYTEST_ARGS adds to them (e.g. -m 'not browser').
 XDIST ?= -n auto --dist worksteal
 
-.PHONY: run test install install-test browser-deps lint translations clean
+.PHONY: run serve test install install-test browser-deps lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +42,16 @@ run: install
 	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp worker --interval 2 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	CASEAPP_DEMO=1 $(BIN)/flask --app caseapp run --host $(HOST) --port $(PORT)
+
+# Production: migrate, then the web server (gunicorn, settings from the environment: see
+# docs/deploy.md) and the worker side by side; either ending stops both. SECRET_KEY and
+# DATABASE_URL must be set.
+serve: install
+	$(BIN)/flask --app caseapp db upgrade
+	$(BIN)/flask --app caseapp worker & worker=$$!; \
+	$(BIN)/gunicorn -c python:caseapp.gunicorn_conf caseapp.wsgi:app & web=$$!; \
+	trap 'kill $$worker $$web 2>/dev/null; wait' EXIT INT TERM; \
+	wait -n $$worker $$web
 
 # The browser tests drive Debian's Chromium; a CJK font makes Chinese readable in screenshots.
 browser-deps:

@@ -51,6 +51,9 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     DEBUG = False
     TESTING = False
+    # Logs go to stdout: "json" (one object a line, for a log store) or "text".
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     # --- the city ---------------------------------------------------------------------
     CITY_NAME_ZH = os.environ.get("CITY_NAME_ZH", "运城市")
@@ -98,6 +101,8 @@ class Config:
     # --- rate limits --------------------------------------------------------------------
     # memory:// for one process; redis://127.0.0.1:6379/0 shares limits between hosts.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Keys in the store start with this: several cities (or a test) may share one Redis.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "caseapp")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     # Failed sign-ins per username, whichever address they come from, and per address;
@@ -159,6 +164,7 @@ class DemoConfig(Config):
     """The local demo run: plain http on 127.0.0.1, a generated secret key."""
 
     DEMO = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from caseapp import logs
 from config import INSTANCE_DIR, Config, DemoConfig, demo_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,8 @@ def create_app(config_class: type[Config] | None = None, **overrides: Any) -> Fl
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
+    if not app.testing:
+        logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     _check_secret_key(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
