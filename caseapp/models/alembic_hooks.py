@@ -39,11 +39,18 @@ def compare_type(
     return None
 
 
-# The text-search index of migration 0004 lives outside the models (an FTS5 table and
-# its shadow tables on SQLite, an expression index on PostgreSQL); autogenerate must
-# neither drop them nor count them as differences. Only these names are left out.
+# The text-search index lives outside the models (migration 0012, replacing 0004's: an
+# FTS5 table and its shadow tables on SQLite, a generated column and its GIN index on
+# PostgreSQL); autogenerate must neither drop them nor count them as differences. Only
+# these names are left out.
 SEARCH_TABLES = frozenset(
     {
+        "case_bigrams",
+        "case_bigrams_config",
+        "case_bigrams_content",
+        "case_bigrams_data",
+        "case_bigrams_docsize",
+        "case_bigrams_idx",
         "case_search",
         "case_search_config",
         "case_search_content",
@@ -52,7 +59,8 @@ SEARCH_TABLES = frozenset(
         "case_search_idx",
     }
 )
-SEARCH_INDEXES = frozenset({"ix_cases_text_trgm"})
+SEARCH_INDEXES = frozenset({"ix_cases_text_trgm", "ix_cases_text_bigrams"})
+SEARCH_COLUMNS = frozenset({("cases", "text_bigrams")})
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
@@ -61,4 +69,6 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> 
         return name not in SEARCH_TABLES
     if type_ == "index":
         return name not in SEARCH_INDEXES
+    if type_ == "column":
+        return (parent_names.get("table_name"), name) not in SEARCH_COLUMNS
     return True

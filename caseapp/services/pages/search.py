@@ -1,24 +1,32 @@
-"""Free-text search of cases' titles and descriptions, through a trigram index.
+"""Free-text search of cases' titles and descriptions, through a bigram index.
 
-Chinese has no spaces between words, so the index holds every run of three characters
-(migration 0004): an FTS5 table with the trigram tokenizer on SQLite, a pg_trgm GIN
-index on PostgreSQL. A word of three or more characters is looked up in it; "公交站"
-finds "公交站点设置不合理". Words are separated by spaces and must all match.
+Chinese has no spaces between words and most of its words have two characters, so the
+index holds every run of two characters of the lowered text (migration 0012): a GIN
+index on ``cases.text_bigrams`` on PostgreSQL, a contentless FTS5 table of the bigrams
+(each written in hex) on SQLite. A word of two or more characters is looked up by all
+of its bigrams, and the cases found are then checked for the word itself (having its
+bigrams is not containing it: 地局…土地 has those of 土地局): "土地" finds
+"土地被征用", "公交站" finds "公交站点设置不合理". Words are separated by spaces and
+must all match.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from caseapp.extensions import db
 from caseapp.models import Case
 
-# A trigram index can only look up words of at least three characters.
-MIN_INDEXED_LENGTH = 3
+# A bigram index can only look up words of at least two characters.
+MIN_INDEXED_LENGTH = 2
 MAX_WORDS = 5
 
-# On SQLite: the FTS5 table of migration 0004 (its rowid is the case's id).
-case_search = sa.table("case_search", sa.column("rowid", sa.Integer))
+# On SQLite: the FTS5 table of migration 0012 (its rowid is the case's id).
+case_bigrams = sa.table("case_bigrams", sa.column("rowid", sa.Integer))
+# On PostgreSQL: the generated column of migration 0012 (not in the model: a list
+# never loads it).
+text_bigrams = sa.literal_column("cases.text_bigrams", postgresql.ARRAY(sa.Text))
 
 
 def search_words(q: str) -> list[str]:
@@ -27,11 +35,7 @@ def search_words(q: str) -> list[str]:
 
 
 def case_text() -> sa.ColumnElement[str]:
-    """``title || ' ' || description``: exactly the expression PostgreSQL's index is on.
-
-    The space is a literal, not a bound parameter, so the planner sees the indexed
-    expression as it is written in the migration.
-    """
+    """``title || ' ' || description``: the text the index holds the bigrams of."""
     return Case.title.op("||")(sa.literal_column("' '")).op("||")(Case.description)
 
 
@@ -40,40 +44,45 @@ def _like_pattern(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _fts_phrase(word: str) -> str:
-    """A word as an FTS5 phrase: quoted, so its characters are never query syntax."""
-    return '"' + word.replace('"', '""') + '"'
+def _ascii_lower(word: str) -> str:
+    """Lower case as SQLite's lower() and LIKE fold it: ASCII letters only."""
+    return "".join(c.lower() if c.isascii() else c for c in word)
+
+
+def _fts_bigrams(word: str) -> str:
+    """An FTS5 query for every bigram of ``word``, each the hex of its UTF-8 bytes as
+    the triggers of migration 0012 write it (quoted: never query syntax)."""
+    folded = _ascii_lower(word)
+    hexes = {folded[i : i + 2].encode().hex().upper() for i in range(len(folded) - 1)}
+    return " ".join(f'"{h}"' for h in sorted(hexes))
+
+
+def _has_bigrams(word: str, dialect: str) -> sa.ColumnElement[bool]:
+    """The index lookup: the cases whose text has every bigram of ``word``."""
+    if dialect == "sqlite":
+        return Case.id.in_(
+            sa.select(case_bigrams.c.rowid).where(
+                sa.literal_column("case_bigrams").op("MATCH")(_fts_bigrams(word))
+            )
+        )
+    # The word's bigrams by the function that fills the column, so both fold alike.
+    wanted = sa.func.case_text_bigrams(sa.func.lower(sa.cast(word, sa.Text)))
+    return text_bigrams.contains(sa.type_coerce(wanted, postgresql.ARRAY(sa.Text)))
 
 
 def text_matches(q: str) -> sa.ColumnElement[bool]:
     """A condition on ``Case``: every word of ``q`` is in the title or description.
 
-    Words of three or more characters go through the trigram index. Shorter ones cannot
-    (a trigram index has nothing to look up for them); they become a LIKE that the
-    database applies only to the rows the other conditions of the query (visibility,
-    queue, filters, the indexed words) have already narrowed down.
+    Words of two or more characters go through the bigram index, then a LIKE checks
+    the word on the cases it found. One-character words cannot (there is nothing to
+    look up for them); they are only the LIKE, which the database applies to the rows
+    the other conditions of the query (visibility, queue, filters, the indexed words)
+    have already narrowed down.
     """
     words = search_words(q)
     if not words:
         return sa.true()
-    indexed = [w for w in words if len(w) >= MIN_INDEXED_LENGTH]
-    short = [w for w in words if len(w) < MIN_INDEXED_LENGTH]
     dialect = db.engine.dialect.name
-    conditions: list[sa.ColumnElement[bool]] = []
-    if indexed and dialect == "sqlite":
-        # Phrases side by side: FTS5 wants them all.
-        match = " ".join(_fts_phrase(w) for w in indexed)
-        conditions.append(
-            Case.id.in_(
-                sa.select(case_search.c.rowid).where(
-                    sa.literal_column("case_search").op("MATCH")(match)
-                )
-            )
-        )
-    elif indexed:
-        # PostgreSQL's GIN trigram index serves ILIKE '%…%' on the indexed expression.
-        conditions.extend(case_text().ilike(_like_pattern(w), escape="\\") for w in indexed)
-    # The fallback for one- and two-character words: a LIKE over the visible rows that
-    # the rest of the query leaves (no index can find them).
-    conditions.extend(case_text().ilike(_like_pattern(w), escape="\\") for w in short)
+    conditions = [_has_bigrams(w, dialect) for w in words if len(w) >= MIN_INDEXED_LENGTH]
+    conditions.extend(case_text().ilike(_like_pattern(w), escape="\\") for w in words)
     return sa.and_(*conditions)
