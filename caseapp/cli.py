@@ -18,6 +18,7 @@ sla_cli = AppGroup("sla", help="Deadlines and escalation.")
 demo_cli = AppGroup("demo", help="Demo data for the local run.")
 api_keys_cli = AppGroup("api-keys", help="Keys for the Open311 API.")
 bench_cli = AppGroup("bench", help="Benchmarks at scale.")
+stats_cli = AppGroup("stats", help="The public statistics' kept daily totals.")
 
 
 @users_cli.command("create")
@@ -134,6 +135,19 @@ def worker_command(interval: int | None, rounds: int) -> None:
     )
 
 
+@stats_cli.command("rebuild")
+def stats_rebuild_command() -> None:
+    """Count every day's public figures again (the worker then keeps them up to date)."""
+    import time
+
+    from caseapp.reports.daily_totals import rebuild_daily_totals
+
+    click.echo("counting the public figures of every day …")
+    started = time.perf_counter()
+    days = rebuild_daily_totals(progress=lambda message: click.echo(f"  {message}"))
+    click.echo(f"counted {days:,} days in {time.perf_counter() - started:.1f} s")
+
+
 @bench_cli.command("seed")
 @click.option(
     "--cases", "count", type=click.IntRange(min=1), required=True, help="How many to add."
@@ -244,4 +258,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(sla_cli)
     app.cli.add_command(bench_cli)
+    app.cli.add_command(stats_cli)
     app.cli.add_command(worker_command)

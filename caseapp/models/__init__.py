@@ -33,6 +33,12 @@ from caseapp.models.ledger import (
 )
 from caseapp.models.notify import InboxMessage, OutboxMessage
 from caseapp.models.org import Department, User, UserRole
+from caseapp.models.stats import (
+    DailyTotalsState,
+    PublicDailyFiling,
+    PublicStatusCount,
+    ScorecardDaily,
+)
 
 __all__ = [
     "ApiFiling",
@@ -50,6 +56,7 @@ __all__ = [
     "CaseNumberSequence",
     "CaseParticipant",
     "CaseRequest",
+    "DailyTotalsState",
     "Category",
     "CategoryQuestion",
     "DeadlinePolicy",
@@ -63,7 +70,10 @@ __all__ = [
     "LedgerItemEvent",
     "LedgerMilestone",
     "OutboxMessage",
+    "PublicDailyFiling",
+    "PublicStatusCount",
     "ReplyTemplate",
+    "ScorecardDaily",
     "Setting",
     "TrackingCode",
     "User",

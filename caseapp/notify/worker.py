@@ -12,6 +12,7 @@ from typing import Any
 from caseapp.db_setup import refresh_planner_statistics
 from caseapp.extensions import db
 from caseapp.notify.delivery import deliver_due
+from caseapp.reports.daily_totals import refresh_daily_totals
 from caseapp.services.casework.sweep import run_sweep
 
 # Rounds between refreshes of the planner's statistics (at 10 s a round: an hour).
@@ -49,6 +50,9 @@ def run_worker(
             done += 1
             if done % STATISTICS_EVERY == 1:
                 refresh_planner_statistics()
+            # The public statistics' kept daily totals (issue 19); never raises.
+            refresh_daily_totals()
+            db.session.remove()
         report = deliver_due(config, budget=interval)
         db.session.remove()
         if report.claimed or (swept and (swept.notices or swept.resumed or swept.closed_unrated)):

@@ -15,11 +15,19 @@ from datetime import date, datetime, timedelta, tzinfo
 import sqlalchemy as sa
 
 from caseapp.extensions import db
-from caseapp.models import Case, Category
+from caseapp.models import (
+    Case,
+    Category,
+    DailyTotalsState,
+    Department,
+    PublicDailyFiling,
+    PublicStatusCount,
+    ScorecardDaily,
+)
 from caseapp.models.bilingual import in_language
 from caseapp.models.enums import OPEN_STATUSES, CaseStatus
 from caseapp.models.types import utcnow
-from caseapp.reports import scorecards
+from caseapp.reports import daily_totals, scorecards
 from caseapp.workflow.deadlines import DeadlineMath
 from caseapp.workflow.visibility import public_cases, publicly_counted
 
@@ -241,3 +249,115 @@ def kept_public_scorecards(
         _kept.clear()  # one day and database at a time
         _kept[key] = (clock(), fresh)
     return fresh
+
+
+# --- the page's figures, from the kept daily totals (issue 19) ------------------------------
+
+
+@dataclass(frozen=True)
+class KeptFigures:
+    """What the public page shows, read from the kept totals (caseapp.reports.daily_totals)."""
+
+    statistics: PublicStatistics
+    scorecards: PublicScorecards
+
+
+def kept_figures(lang: str, math: DeadlineMath) -> KeptFigures | None:
+    """The public figures as of the worker's last count, from the kept rows only (a few
+    hundred at most; no case or event is read); None when they were never counted."""
+    state = db.session.get(DailyTotalsState, daily_totals.STATE_ID)
+    if state is None:
+        return None
+    return KeptFigures(
+        _kept_statistics(lang, math, state.computed_at),
+        _kept_scorecards(math, state.computed_at),
+    )
+
+
+def _kept_statistics(lang: str, math: DeadlineMath, as_of: datetime) -> PublicStatistics:
+    name = in_language(lang, Category.name_zh, Category.name_en)
+    cells = [
+        CategoryStatusCount(*row)
+        for row in db.session.execute(
+            sa.select(Category.id, name, PublicStatusCount.status, PublicStatusCount.cases).join(
+                PublicStatusCount, PublicStatusCount.category_id == Category.id
+            )
+        ).tuples()
+    ]
+    by_status = _by_status(cells)
+    starts = month_starts(math.tz, as_of)
+    per_day = db.session.execute(
+        sa.select(PublicDailyFiling.day, PublicDailyFiling.received).where(
+            PublicDailyFiling.day >= starts[0].date(), PublicDailyFiling.day < starts[-1].date()
+        )
+    ).tuples()
+    months: dict[date, int] = {}
+    for day, received in per_day:
+        month = day.replace(day=1)
+        months[month] = months.get(month, 0) + received
+    return PublicStatistics(
+        as_of=as_of,
+        filed=sum(row.count for row in by_status),
+        open=sum(row.count for row in by_status if row.status in OPEN_STATUSES),
+        closed=sum(row.count for row in by_status if row.status is CaseStatus.CLOSED),
+        by_category=_by_category(cells),
+        by_status=by_status,
+        by_month=[MonthCount(s.date(), months.get(s.date(), 0)) for s in starts[:-1]],
+    )
+
+
+def _kept_scorecards(math: DeadlineMath, as_of: datetime) -> PublicScorecards:
+    """The departments' rates over the last SCORECARD_DAYS days up to ``as_of``, from
+    the kept sums: the same figures ``public_scorecards`` computes from the events."""
+    today = math.local_date(as_of)
+    first = today - timedelta(days=SCORECARD_DAYS - 1)
+    kept = ScorecardDaily
+    sums = (
+        sa.select(
+            kept.department_id,
+            *(
+                sa.func.sum(getattr(kept, column)).label(column)
+                for column in (
+                    "responses",
+                    "responses_on_time",
+                    "rated",
+                    "solved",
+                    "satisfied",
+                    "basically_satisfied",
+                    "answered",
+                )
+            ),
+        )
+        .where(kept.day >= first, kept.day <= today)
+        .group_by(kept.department_id)
+        .subquery()
+    )
+    chosen = scorecards.weights()
+    rows: list[tuple[str, PublicScorecardRow]] = []
+    query = sa.select(Department.code, Department.name_zh, Department.name_en, sums).join(
+        sums, sums.c.department_id == Department.id
+    )
+    for row in db.session.execute(query):
+        if not (row.responses or row.rated or row.answered):
+            continue  # no rate to show (as ``department_scorecards`` leaves it out)
+        response = scorecards.Ratio(row.responses_on_time, row.responses)
+        resolution = scorecards.Ratio(row.solved, row.rated)
+        satisfaction = scorecards.Ratio(row.satisfied + row.basically_satisfied, row.rated)
+        composite = scorecards.composite_score(
+            response.value, resolution.value, satisfaction.value, chosen
+        )
+        rows.append(
+            (
+                row.code,
+                PublicScorecardRow(
+                    name_zh=row.name_zh,
+                    name_en=row.name_en,
+                    response=response.percent,
+                    resolution=resolution.percent,
+                    satisfaction=satisfaction.percent,
+                    composite=composite,
+                ),
+            )
+        )
+    rows.sort(key=lambda r: (r[1].composite is None, -(r[1].composite or 0), r[0]))
+    return PublicScorecards(first, today, tuple(card for _code, card in rows))

@@ -352,16 +352,19 @@ def _answers(
     ]
     if not events:
         return []
-    ids = {event.case_id for event in events}
+    # The cases answered in the period, as a subquery on the same conditions: a list
+    # of their ids would grow with the data (and passes PostgreSQL's 65,535 bound
+    # parameters at a large city's year).
+    answered_cases = answered.with_only_columns(CaseEvent.case_id).scalar_subquery()
     accepted = dict(
-        db.session.execute(sa.select(Case.id, Case.accepted_at).where(Case.id.in_(ids)))
+        db.session.execute(sa.select(Case.id, Case.accepted_at).where(Case.id.in_(answered_cases)))
         .tuples()
         .all()
     )
     runs: dict[int, list[tuple[datetime | None, datetime]]] = defaultdict(list)
     for case_id, stopped_at, due_at in db.session.execute(
         sa.select(CaseClock.case_id, CaseClock.stopped_at, CaseClock.due_at).where(
-            CaseClock.case_id.in_(ids), CaseClock.clock == Clock.RESOLVE
+            CaseClock.case_id.in_(answered_cases), CaseClock.clock == Clock.RESOLVE
         )
     ):
         runs[case_id].append((stopped_at, due_at))
@@ -546,9 +549,9 @@ def report(
     overdue = overdue_now(now, scope)
     chosen = weights()
     ids = outcomes.department_ids() | set(overdue)
-    departments = {
-        d.id: d for d in db.session.scalars(sa.select(Department).where(Department.id.in_(ids)))
-    }
+    # Every department (dozens), not a list of the ids found: no statement grows with
+    # the data.
+    departments = {d.id: d for d in db.session.scalars(sa.select(Department)) if d.id in ids}
     cards = [
         scorecard(outcomes.of_department(i), departments[i], overdue.get(i, 0), chosen)
         for i in ids
@@ -613,11 +616,54 @@ def rows_behind(outcomes: Outcomes, figure: Figure) -> list[Any]:
     return sorted(rows, key=lambda row: (row.at, row.case_id))
 
 
-def cases_behind(rows: list[Any], visible: sa.ColumnElement[bool]) -> list[tuple[Case, Any]]:
-    """Each outcome with its case, for the cases ``visible`` admits (one query)."""
+def figure_cases(
+    figure: Figure,
+    start: datetime,
+    end: datetime,
+    department_id: int | None = None,
+    scope: sa.ColumnElement[bool] | None = None,
+) -> sa.ScalarSelect[int]:
+    """The ids of the cases a figure of [start, end) may have been counted from, as a
+    subquery on the conditions ``collect`` reads them with (a superset: the rules
+    "latest only" and "on time" are applied in Python)."""
+    where = scope if scope is not None else sa.true()
+    if figure is Figure.RESPONSES:
+        query = (
+            sa.select(CaseClock.case_id)
+            .join(Case, Case.id == CaseClock.case_id)
+            .where(
+                CaseClock.clock == Clock.FIRST_RESPONSE,
+                sa.or_(
+                    sa.and_(CaseClock.stopped_at >= start, CaseClock.stopped_at < end),
+                    sa.and_(CaseClock.due_at >= start, CaseClock.due_at < end),
+                ),
+                where,
+            )
+        )
+        if department_id is not None:
+            query = query.where(CaseClock.department_id == department_id)
+        return query.scalar_subquery()
+    actions = {
+        Figure.RATINGS: (A.RATE,),
+        Figure.EXCLUDED: (A.RATE,),
+        Figure.ANSWERS: (A.RESOLVE,),
+        Figure.REDOS: (A.RATE, A.REOPEN, A.DECIDE_REDO),
+    }[figure]
+    query = _events_in(actions, start, end, where).with_only_columns(CaseEvent.case_id)
+    if department_id is not None:
+        query = query.where(CaseEvent.department_id == department_id)
+    return query.scalar_subquery()
+
+
+def cases_behind(
+    rows: list[Any], visible: sa.ColumnElement[bool], among: sa.ScalarSelect[int]
+) -> list[tuple[Case, Any]]:
+    """Each outcome with its case, for the cases ``visible`` admits (one query). The
+    cases are read from ``among`` (``figure_cases``), a subquery, not a list of ids."""
     ids = {row.case_id for row in rows}
     cases = {
         case.id: case
-        for case in db.session.scalars(sa.select(Case).where(Case.id.in_(ids), visible))
+        for case in db.session.scalars(sa.select(Case).where(Case.id.in_(among), visible))
+        if case.id in ids
     }
     return [(cases[row.case_id], row) for row in rows if row.case_id in cases]

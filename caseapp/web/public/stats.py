@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_skeleton
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import format_number, format_percent, get_locale
 from flask_babel import gettext as _
 
-from caseapp.i18n import city_timezone, current_language
+from caseapp.i18n import current_language
 from caseapp.labels import status_label
 from caseapp.reports import public_stats
 from caseapp.reports.svg import Bar, column_chart, horizontal_bar_chart
@@ -30,7 +30,12 @@ def year_starts_here(index: int, month: date) -> bool:
 
 @bp.route("/stats")
 def stats() -> str:
-    figures = public_stats.public_statistics(current_language(), city_timezone())
+    """The figures the worker last counted (caseapp.reports.daily_totals): a visit
+    reads a few hundred kept rows and never starts a count of its own."""
+    kept = public_stats.kept_figures(current_language(), deadlines.deadline_math())
+    if kept is None:
+        return render_template("public/stats.html", figures=None)
+    figures = kept.statistics
     locale = get_locale()
     months = [
         Bar(
@@ -54,9 +59,7 @@ def stats() -> str:
     return render_template(
         "public/stats.html",
         figures=figures,
-        scorecards=public_stats.kept_public_scorecards(
-            deadlines.deadline_math(), current_app.config["PUBLIC_SCORECARDS_MAX_AGE_SECONDS"]
-        ),
+        scorecards=kept.scorecards,
         charts=charts,
         chart_categories=CHART_CATEGORIES,
         month_name=lambda day: format_skeleton("yMMM", day, locale=locale),

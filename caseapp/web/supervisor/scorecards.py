@@ -118,7 +118,11 @@ def scorecard_cases() -> tuple[str, int] | str:
     period = form.to_period(math.local_date(now))
     start, end = period.bounds(math)
     outcomes = cards.collect(start, end, now, math).of_department(of)
-    rows = cards.cases_behind(cards.rows_behind(outcomes, figure), staff_can_see(current_user))
+    rows = cards.cases_behind(
+        cards.rows_behind(outcomes, figure),
+        staff_can_see(current_user),
+        cards.figure_cases(figure, start, end, of),
+    )
     department = db.session.get(Department, of) if of else None
     return render_template(
         "supervisor/scorecard_cases.html",
