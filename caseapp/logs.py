@@ -46,7 +46,9 @@ class LineFormatter(JsonFormatter):
 
 
 def json_formatter() -> LineFormatter:
-    return LineFormatter("%(asctime)s %(message)s", rename_fields={"asctime": "time"})
+    return LineFormatter(
+        "%(asctime)s %(message)s", rename_fields={"asctime": "time"}, json_ensure_ascii=False
+    )
 
 
 def configure(log_format: str, level: str = "INFO") -> None:
