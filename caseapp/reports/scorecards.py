@@ -199,6 +199,17 @@ def collect(
     )
 
 
+def _first_responses_in(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    """First-response clocks that stopped, or fell due, in [start, end)."""
+    return sa.and_(
+        CaseClock.clock == Clock.FIRST_RESPONSE,
+        sa.or_(
+            sa.and_(CaseClock.stopped_at >= start, CaseClock.stopped_at < end),
+            sa.and_(CaseClock.due_at >= start, CaseClock.due_at < end),
+        ),
+    )
+
+
 def _responses(
     start: datetime, end: datetime, now: datetime, where: sa.ColumnElement[bool]
 ) -> list[Response]:
@@ -206,11 +217,7 @@ def _responses(
         sa.select(CaseClock)
         .join(Case, Case.id == CaseClock.case_id)
         .where(
-            CaseClock.clock == Clock.FIRST_RESPONSE,
-            sa.or_(
-                sa.and_(CaseClock.stopped_at >= start, CaseClock.stopped_at < end),
-                sa.and_(CaseClock.due_at >= start, CaseClock.due_at < end),
-            ),
+            _first_responses_in(start, end),
             where,
         )
     )
@@ -632,11 +639,7 @@ def figure_cases(
             sa.select(CaseClock.case_id)
             .join(Case, Case.id == CaseClock.case_id)
             .where(
-                CaseClock.clock == Clock.FIRST_RESPONSE,
-                sa.or_(
-                    sa.and_(CaseClock.stopped_at >= start, CaseClock.stopped_at < end),
-                    sa.and_(CaseClock.due_at >= start, CaseClock.due_at < end),
-                ),
+                _first_responses_in(start, end),
                 where,
             )
         )
