@@ -27,7 +27,7 @@ from caseapp.labels import KIND_LABELS
 from caseapp.models import Category
 from caseapp.models.enums import CaseKind, NotifyBy, QuestionType, Satisfaction
 from caseapp.services.filing.validation import has_control_characters, normalise_phone
-from caseapp.web.parsing import id_choice
+from caseapp.web.parsing import id_choice, optional_choice
 
 REQUIRED = _l("This field is required.")
 
@@ -167,10 +167,12 @@ def request_form_for(category: Category, lang: str, **kwargs: Any) -> RequestFor
         validators: list[Any] = [InputRequired(REQUIRED)] if question.required else [Optional()]
         choices = choice_list(question.choice_names(lang))
         field: Field
+        # A blank must not slip past a list's choices (test_parsing's rule for selects).
+        chosen = [InputRequired(REQUIRED)] if question.required else [optional_choice()]
         if question.datatype is QuestionType.SINGLEVALUELIST:
-            field = RadioField(label, choices=choices, validators=validators)
+            field = RadioField(label, choices=choices, validators=chosen)
         elif question.datatype is QuestionType.MULTIVALUELIST:
-            field = MultiCheckboxField(label, choices=choices, validators=validators)
+            field = MultiCheckboxField(label, choices=choices, validators=chosen)
         elif question.datatype is QuestionType.TEXT:
             field = TextAreaField(
                 label, validators=[*validators, Length(max=1000), no_control_characters]
