@@ -125,9 +125,10 @@ class Config:
         "RATELIMIT_OPEN311_POST_ADDRESS", "120 per hour"
     )
 
-    # --- public statistics --------------------------------------------------------------
-    # How long each process keeps the public page's year of department scorecards.
-    PUBLIC_SCORECARDS_MAX_AGE_SECONDS = _int("PUBLIC_SCORECARDS_MAX_AGE_SECONDS", 900)
+    # --- scorecards -----------------------------------------------------------------------
+    # How long each process keeps a period's staff scorecards and trend (the public page
+    # reads the daily totals the worker keeps).
+    SCORECARDS_MAX_AGE_SECONDS = _int("SCORECARDS_MAX_AGE_SECONDS", 300)
 
     # --- Open311 API ----------------------------------------------------------------------
     # Coordinates in public answers are rounded to this many decimals (3: about 100 m),
@@ -187,4 +188,4 @@ class TestConfig(Config):
     UPLOAD_DIR = str(INSTANCE_DIR / "test-uploads")
     WTF_CSRF_ENABLED = True
     # Every test sees the figures of its own cases (the keeping has its own test).
-    PUBLIC_SCORECARDS_MAX_AGE_SECONDS = 0
+    SCORECARDS_MAX_AGE_SECONDS = 0

@@ -7,8 +7,6 @@ is loaded.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -224,31 +222,6 @@ def public_scorecards(math: DeadlineMath, now: datetime | None = None) -> Public
             for card in found.departments
         ),
     )
-
-
-# A year of scorecards takes seconds on a large city's cases (5 s at 100,000), too much
-# to compute for every anonymous visit: each process keeps the last answer a while.
-_kept: dict[tuple[str, date], tuple[float, PublicScorecards]] = {}
-
-
-def kept_public_scorecards(
-    math: DeadlineMath,
-    max_age_seconds: float,
-    now: datetime | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> PublicScorecards:
-    """``public_scorecards``, computed again only when the kept answer is older than
-    ``max_age_seconds`` or from another day (0: every time)."""
-    now = now or utcnow()
-    key = (db.engine.url.render_as_string(hide_password=True), math.local_date(now))
-    kept = _kept.get(key)
-    if max_age_seconds > 0 and kept is not None and clock() - kept[0] <= max_age_seconds:
-        return kept[1]
-    fresh = public_scorecards(math, now)
-    if max_age_seconds > 0:
-        _kept.clear()  # one day and database at a time
-        _kept[key] = (clock(), fresh)
-    return fresh
 
 
 # --- the page's figures, from the kept daily totals (issue 19) ------------------------------

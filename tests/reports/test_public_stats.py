@@ -211,39 +211,3 @@ def test_long_labels_are_cut_to_fit() -> None:
     assert fit("short", 400, 14) == "short"
     cut = fit("长" * 60, 400, 14)
     assert cut.endswith("…") and len(cut) < 60
-
-
-def _selects(work: object) -> int:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        work()  # type: ignore[operator]
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
-
-
-def test_the_public_scorecards_are_kept_a_while_then_computed_again(ctx: Flask) -> None:
-    from caseapp.reports import public_stats
-    from caseapp.services.casework import clocks as deadlines
-
-    case_in(CaseStatus.CLOSED)
-    math = deadlines.deadline_math()
-    ticks = [1000.0]
-    try:
-
-        def keep(age: float) -> public_stats.PublicScorecards:
-            return public_stats.kept_public_scorecards(math, age, clock=lambda: ticks[0])
-
-        first = keep(900)
-        assert first.departments and first.departments[0].name("zh_CN") == "市住房和城乡建设局"
-        assert _selects(lambda: keep(900)) == 0
-        ticks[0] += 901
-        assert _selects(lambda: keep(900)) > 0
-        assert _selects(lambda: keep(0)) > 0  # 0: computed every time
-    finally:
-        public_stats._kept.clear()

@@ -497,3 +497,38 @@ def test_the_public_page_shows_the_department_rates(
     # October (on time) and Z12's, due on 1 December (late): 10 of 14 on time.
     assert re.findall(r">([\d.]+%?)<", row.group(1)) == ["71.4%", "77.8%", "100.0%", "86.0"]
     assert "/staff/cases/" not in section
+
+
+def test_the_page_keeps_its_figures_a_while_and_says_as_of_when(
+    app: Flask, november_client: FlaskClient
+) -> None:
+    """With SCORECARDS_MAX_AGE_SECONDS set, a reload and the sheet read no case again,
+    and the page names the moment the figures were computed."""
+    import sqlalchemy as sa
+
+    from caseapp.extensions import db
+    from caseapp.web.supervisor import scorecards as page
+
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    app.config["SCORECARDS_MAX_AGE_SECONDS"] = 300
+    page._KEPT.clear()
+    try:
+        first = november_client.get(f"/supervisor/scorecards?{ARGS}").get_data(as_text=True)
+        assert "数据截至 2026-12-02" in first
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            again = november_client.get(f"/supervisor/scorecards?{ARGS}")
+            sheet = november_client.get(f"/supervisor/scorecards.xlsx?{ARGS}")
+        finally:
+            with app.app_context():
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        assert again.status_code == sheet.status_code == 200
+        assert not [s for s in statements if "case_events" in s or "case_clocks" in s]
+    finally:
+        app.config["SCORECARDS_MAX_AGE_SECONDS"] = 0
+        page._KEPT.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from babel.dates import format_skeleton
-from flask import abort, render_template, request, send_file
+from flask import abort, current_app, render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,6 +19,7 @@ from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.reports import scorecard_sheet
 from caseapp.reports import scorecards as cards
+from caseapp.reports.kept import Keeper
 from caseapp.reports.svg import Bar, column_chart
 from caseapp.services import directory
 from caseapp.services.casework import clocks as deadlines
@@ -51,13 +52,27 @@ def _trend_chart(trend: list[cards.TrendPoint]) -> object:
     return column_chart(bars, title=_("Chart: composite score per week"), width=480)
 
 
+# The month's cards and the 12-week trend take a second or more on a large city: each
+# process keeps them SCORECARDS_MAX_AGE_SECONDS for the page, its sheet and a reload.
+_KEPT: Keeper[tuple[cards.ScorecardReport, list[cards.TrendPoint], datetime]] = Keeper()
+
+
 def _computed(
     form: ScorecardPeriodForm, now: datetime, math: DeadlineMath
-) -> tuple[cards.ScorecardReport, list[cards.TrendPoint]]:
+) -> tuple[cards.ScorecardReport, list[cards.TrendPoint], datetime]:
+    """The report and trend of the form's period, and the moment they were computed."""
     period = form.to_period(math.local_date(now))
-    result = cards.report(period, now, math)
-    trend = cards.weekly_trend(period, now, math, form.department_id())
-    return result, trend
+    department = form.department_id()
+
+    def compute() -> tuple[cards.ScorecardReport, list[cards.TrendPoint], datetime]:
+        return (
+            cards.report(period, now, math),
+            cards.weekly_trend(period, now, math, department),
+            now,
+        )
+
+    key = (db.engine.url.render_as_string(hide_password=True), period, department)
+    return _KEPT.get(key, current_app.config["SCORECARDS_MAX_AGE_SECONDS"], compute)
 
 
 @bp.route("/scorecards")
@@ -66,8 +81,7 @@ def scorecards() -> tuple[str, int] | str:
     form = _form()
     if not form.validate():
         return render_template("supervisor/scorecards.html", form=form, result=None), 400
-    now = utcnow()
-    result, trend = _computed(form, now, deadlines.deadline_math())
+    result, trend, now = _computed(form, utcnow(), deadlines.deadline_math())
     return render_template(
         "supervisor/scorecards.html",
         form=form,
@@ -85,8 +99,7 @@ def scorecards_xlsx() -> Response:
     form = _form()
     if not form.validate():
         abort(400)
-    now = utcnow()
-    result, trend = _computed(form, now, deadlines.deadline_math())
+    result, trend, _now = _computed(form, utcnow(), deadlines.deadline_math())
     lang = current_language()
     trend_of = next(
         (str(c.label) for c in form.department.choices if c.value == (form.department.data or "")),  # type: ignore[union-attr]
