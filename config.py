@@ -129,6 +129,9 @@ class Config:
     # How long each process keeps a period's staff scorecards and trend (the public page
     # reads the daily totals the worker keeps).
     SCORECARDS_MAX_AGE_SECONDS = _int("SCORECARDS_MAX_AGE_SECONDS", 300)
+    # How long each process keeps a user's "due today" and "overdue" counts in the
+    # navigation (approvals are always counted fresh).
+    NAVIGATION_COUNTS_MAX_AGE_SECONDS = _int("NAVIGATION_COUNTS_MAX_AGE_SECONDS", 30)
 
     # --- Open311 API ----------------------------------------------------------------------
     # Coordinates in public answers are rounded to this many decimals (3: about 100 m),
@@ -189,3 +192,4 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     # Every test sees the figures of its own cases (the keeping has its own test).
     SCORECARDS_MAX_AGE_SECONDS = 0
+    NAVIGATION_COUNTS_MAX_AGE_SECONDS = 0

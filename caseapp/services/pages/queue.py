@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload, lazyload, raiseload
 
 from caseapp.extensions import db
+from caseapp.kept import Keeper
 from caseapp.models import Case, CaseRequest, Category, Department, User
 from caseapp.models.enums import (
     OPEN_STATUSES,
@@ -630,21 +631,37 @@ def _approvals_condition(user: User) -> sa.ColumnElement[bool] | None:
     return sa.or_(*mine) if mine else None
 
 
-def navigation_counts(user: User, now: datetime | None = None) -> NavigationCounts:
+# The deadline counts of the navigation read every late case of the user's queue (a
+# supervisor's: all of a city's), on every staff page: each process keeps them a short
+# while per user and queue (NAVIGATION_COUNTS_MAX_AGE_SECONDS). Approvals are counted
+# fresh: one decides and the badge goes at once.
+_KEPT_DEADLINE_COUNTS: Keeper[tuple[int, int]] = Keeper(size=1024)
+
+
+def navigation_counts(
+    user: User, now: datetime | None = None, max_age_seconds: float = 0
+) -> NavigationCounts:
     """Due later today and overdue in the user's default queue (what the "Case queue"
-    link opens), and the approvals waiting for the user: two COUNT queries."""
+    link opens), kept ``max_age_seconds``, and the approvals waiting for the user: two
+    COUNT queries."""
     now = now or datetime.now(UTC)
     view = default_view(user)
     end_of_today = end_of_local_day(now)
     due = Case.next_deadline_at
-    due_today, overdue = db.session.execute(
-        visible_cases(user)
-        .with_only_columns(
-            sa.func.count(sa.case((due >= now, Case.id))),
-            sa.func.count(sa.case((states.overdue(now), Case.id))),
-        )
-        .where(_view_condition(user, view), due < end_of_today)
-    ).one()
+
+    def deadline_counts() -> tuple[int, int]:
+        soon, late = db.session.execute(
+            visible_cases(user)
+            .with_only_columns(
+                sa.func.count(sa.case((due >= now, Case.id))),
+                sa.func.count(sa.case((states.overdue(now), Case.id))),
+            )
+            .where(_view_condition(user, view), due < end_of_today)
+        ).one()
+        return int(soon), int(late)
+
+    key = (db.engine.url.render_as_string(hide_password=True), user.id, view)
+    due_today, overdue = _KEPT_DEADLINE_COUNTS.get(key, max_age_seconds, deadline_counts)
     approvals = 0
     decides = _approvals_condition(user)
     if decides is not None:

@@ -165,7 +165,9 @@ def _navigation_counts() -> NavigationCounts | None:
     if not current_user.is_authenticated:
         return None
     try:
-        return queue_service.navigation_counts(current_user)
+        return queue_service.navigation_counts(
+            current_user, max_age_seconds=current_app.config["NAVIGATION_COUNTS_MAX_AGE_SECONDS"]
+        )
     except SQLAlchemyError:
         # The navigation must not break the page around it (the error pages included).
         current_app.logger.warning("navigation counts unavailable", exc_info=True)

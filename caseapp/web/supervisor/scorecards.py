@@ -14,12 +14,12 @@ from werkzeug.wrappers import Response
 
 from caseapp.extensions import db
 from caseapp.i18n import current_language
+from caseapp.kept import Keeper
 from caseapp.models import Department
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.reports import scorecard_sheet
 from caseapp.reports import scorecards as cards
-from caseapp.reports.kept import Keeper
 from caseapp.reports.svg import Bar, column_chart
 from caseapp.services import directory
 from caseapp.services.casework import clocks as deadlines

@@ -598,3 +598,26 @@ def test_navigation_counts_per_user(app_ctx: Flask, demo_base: None) -> None:
     assert navigation_counts(lead_cgj, NOW).approvals == 0
     admin = navigation_counts(user("admin"), NOW)
     assert (admin.due_today, admin.overdue, admin.approvals) == (0, 0, 0)
+
+
+def test_the_navigation_keeps_its_deadline_counts_a_while_but_not_its_approvals(
+    app_ctx: Flask, demo_base: None
+) -> None:
+    from caseapp.services.pages import queue
+
+    queue._KEPT_DEADLINE_COUNTS.clear()
+    ip = S.IN_PROGRESS
+    make("overdue", status=ip, due=NOW - timedelta(minutes=1))
+    waiting = make("extension", status=ip)
+    supervisor = user("supervisor")
+    try:
+        first = navigation_counts(supervisor, NOW, max_age_seconds=30)
+        assert (first.overdue, first.approvals) == (1, 0)
+        make("overdue too", status=ip, due=NOW - timedelta(hours=1))
+        _request(waiting, RequestKind.EXTENSION)
+        kept = navigation_counts(supervisor, NOW, max_age_seconds=30)
+        assert (kept.overdue, kept.approvals) == (1, 1)  # the new request shows at once
+        fresh = navigation_counts(supervisor, NOW, max_age_seconds=0)
+        assert (fresh.overdue, fresh.approvals) == (2, 1)
+    finally:
+        queue._KEPT_DEADLINE_COUNTS.clear()

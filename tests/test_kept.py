@@ -1,11 +1,11 @@
-"""Figures kept a while by each process (caseapp.reports.kept): computed once per key and
+"""Figures kept a while by each process (caseapp.kept): computed once per key and
 age, again when older, never kept at 0, the oldest key let go first."""
 
 from __future__ import annotations
 
 import pytest
 
-from caseapp.reports.kept import Keeper
+from caseapp.kept import Keeper
 
 pytestmark = pytest.mark.database_free
 
