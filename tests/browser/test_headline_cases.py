@@ -1,7 +1,7 @@
 """The two headline cases walked end to end through the UI only (issue 18), on the demo
 city, as the people who work them: the bus stop at 羊驮寺村 on the rebuilt 圣惠路 and the
 343.4 m² of land taken in 1999 for 工农街. Each walk runs in Chinese and in English, on
-a desktop and on a 360-px phone; axe checks every page a person acts on; the handler's
+a desktop and on a 360-px phone; axe finds no violation on any page a person acts on; the handler's
 clicks and page loads for the bus stop, from the queue to resolved, are counted.
 
 Nothing is done behind the UI's back: every step is a click, a key or a typed value in
@@ -29,7 +29,6 @@ from caseapp.models.enums import CaseKind, CaseStatus, EventAction, LedgerKind
 from tests.browser.conftest import DEMO_PASSWORD, new_context
 
 AXE = Axe()
-BLOCKING = {"serious", "critical"}
 # The handler's bus stop, from the queue to resolved (issue 18's target).
 MAX_CLICKS, MAX_LOADS = 6, 3
 WALKS = [("zh_CN", "desktop"), ("en", "phone"), ("en", "desktop"), ("zh_CN", "phone")]
@@ -69,16 +68,15 @@ class Person:
         self.clicks = self.loads = 0
 
     def check_page(self, what: str, shots: Path) -> None:
-        """Save the page for people to look at and let axe read it: no serious or
-        critical violation."""
+        """Save the page for people to look at and let axe read it: no violation of
+        any impact."""
         self.page.screenshot(path=shots / f"{what}.png", full_page=True)
         violations = AXE.run(self.page).response["violations"]
-        blocking = [
+        found = [
             f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
             for v in violations
-            if v["impact"] in BLOCKING
         ]
-        assert not blocking, f"{what}: {blocking}"
+        assert not found, f"{what}: {found}"  # none at all, minor ones included
         assert self.page.evaluate("document.documentElement.scrollWidth") <= max(
             self.page.viewport_size["width"], 360
         ), f"{what}: wider than the screen"
