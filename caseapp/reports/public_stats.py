@@ -74,16 +74,22 @@ def public_statistics(lang: str, zone: tzinfo, now: datetime | None = None) -> P
     """Counts by category, status and month of the cases the public may see, with
     categories named in ``lang`` and months in ``zone``: two aggregate queries."""
     now = now or utcnow()
-    cells = category_status_counts(lang)
+    return _statistics(now, category_status_counts(lang), counts_by_month(zone, now))
+
+
+def _statistics(
+    as_of: datetime, cells: list[CategoryStatusCount], by_month: list[MonthCount]
+) -> PublicStatistics:
+    """The page's figures from the (category, status) counts and the months."""
     by_status = _by_status(cells)
     return PublicStatistics(
-        as_of=now,
+        as_of=as_of,
         filed=sum(row.count for row in by_status),
         open=sum(row.count for row in by_status if row.status in OPEN_STATUSES),
         closed=sum(row.count for row in by_status if row.status is CaseStatus.CLOSED),
         by_category=_by_category(cells),
         by_status=by_status,
-        by_month=counts_by_month(zone, now),
+        by_month=by_month,
     )
 
 
@@ -257,7 +263,6 @@ def _kept_statistics(lang: str, math: DeadlineMath, as_of: datetime) -> PublicSt
             )
         ).tuples()
     ]
-    by_status = _by_status(cells)
     starts = month_starts(math.tz, as_of)
     per_day = db.session.execute(
         sa.select(PublicDailyFiling.day, PublicDailyFiling.received).where(
@@ -268,15 +273,8 @@ def _kept_statistics(lang: str, math: DeadlineMath, as_of: datetime) -> PublicSt
     for day, received in per_day:
         month = day.replace(day=1)
         months[month] = months.get(month, 0) + received
-    return PublicStatistics(
-        as_of=as_of,
-        filed=sum(row.count for row in by_status),
-        open=sum(row.count for row in by_status if row.status in OPEN_STATUSES),
-        closed=sum(row.count for row in by_status if row.status is CaseStatus.CLOSED),
-        by_category=_by_category(cells),
-        by_status=by_status,
-        by_month=[MonthCount(s.date(), months.get(s.date(), 0)) for s in starts[:-1]],
-    )
+    by_month = [MonthCount(s.date(), months.get(s.date(), 0)) for s in starts[:-1]]
+    return _statistics(as_of, cells, by_month)
 
 
 def _kept_scorecards(math: DeadlineMath, as_of: datetime) -> PublicScorecards:
