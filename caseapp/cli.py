@@ -251,6 +251,101 @@ def bench_worker_command(notices: int, ahead: int, yes: bool) -> None:
     )
 
 
+@bench_cli.command("http")
+@click.option(
+    "--requests",
+    "per_page",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Timed requests per page.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Untimed requests per page first.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="gunicorn's worker processes.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Threads per worker.",
+)
+@click.option(
+    "--filings",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Public filings to send (0: none).",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Concurrent filing clients.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask: the database is a scratch one.")
+def bench_http_command(
+    per_page: int, warmup: int, workers: int, threads: int, filings: int, clients: int, yes: bool
+) -> None:
+    """Start the production server on this database and time the pages over HTTP
+    (p50/p95 and the SQL floor), then public filings from concurrent clients."""
+    from caseapp import create_app
+    from caseapp.bench import http
+    from caseapp.bench.timings import count_cases
+    from caseapp.extensions import db
+
+    if filings and not yes:
+        where = db.engine.url.render_as_string(hide_password=True)
+        click.confirm(f"file {filings:,} cases into {where}?", abort=True)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"cases in the database: {count_cases():,}")
+    db.session.remove()  # a command's transaction would hold SQLite's write lock
+    with http.production_server(app, workers, threads, click.echo) as url:
+        here = create_app()  # the in-process app the SQL floor is caught from
+        figures = http.time_pages(here, url, http.pages_to_time(url), per_page, warmup,
+                                  lambda line: click.echo(f"  {line}"))  # fmt: skip
+        width = max(http.display_width(f.page.name) for f in figures)
+        click.echo(
+            f"{http.pad('page', width)}  {'requests':>8}  {'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}  "
+            f"{'floor p95':>9}  {'ratio':>5}  {'SQL':>4}  errors"
+        )
+        for f in figures:
+            click.echo(
+                f"{http.pad(f.page.name, width)}  {len(f.times_ms):>8}  {f.p50_ms:>7.1f}  "
+                f"{f.p95_ms:>7.1f}  {max(f.times_ms):>7.1f}  {f.floor_p95_ms:>9.1f}  "
+                f"{f.ratio:>5.1f}  {f.statements:>4}  {f.errors}"
+            )
+        if filings:
+            click.echo(f"filing {filings:,} cases from {clients} clients …")
+            filed = http.time_filings(url, filings, clients)
+            click.echo(
+                f"filings: {len(filed.acknowledged):,} acknowledged in {filed.seconds:.1f} s "
+                f"({filed.per_second:.1f} per second), form + POST p50 "
+                f"{http.percentile(filed.times_ms, 50):.0f} ms, p95 "
+                f"{http.percentile(filed.times_ms, 95):.0f} ms; {len(filed.errors)} errors; "
+                f"stored once {filed.stored_once:,}, missing {filed.missing}, "
+                f"duplicated {filed.duplicated}"
+            )
+            for error in filed.errors[:5]:
+                click.echo(f"  error: {error}")
+            if filed.errors or filed.missing or filed.duplicated:
+                raise SystemExit(1)
+    if any(f.errors for f in figures):
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
