@@ -16,7 +16,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # out as workers get free. PYTEST_ARGS adds to them (e.g. -m 'not browser').
 XDIST ?= -n auto --dist worksteal
 
-.PHONY: run serve test install install-test browser-deps lint translations clean
+.PHONY: run serve test bench-smoke install install-test browser-deps lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ test: install-test browser-deps
 	$(BIN)/ruff check caseapp tests config.py migrations/env.py tools
 	$(BIN)/ruff format --check caseapp tests config.py tools
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# Every bench command at 10,000 cases on the scratch database DATABASE_URL names (CI).
+bench-smoke: install
+	tools/bench-smoke
 
 lint: install-test
 	$(BIN)/ruff check --fix caseapp tests config.py migrations/env.py tools
