@@ -416,9 +416,11 @@ def time_pages(
 
 
 def _file_one(session: requests.Session, url: str, serial: str) -> str:
+    """One citizen's filing as the form leads it: the form, the POST (the duplicate
+    check runs), and when similar open cases are offered, "mine is different" and the
+    POST again."""
     form = f"{url}/requests/new?category=bus-stop"
     fields = {
-        "csrf_token": _token(session.get(form, timeout=60).text, "the filing form"),
         "kind": "help",
         "title": f"圣惠路公交站被取消 {serial}",
         "description": "圣惠路改造后村口的公交站没有恢复，老人要走很远去坐车。",
@@ -427,13 +429,18 @@ def _file_one(session: requests.Session, url: str, serial: str) -> str:
         "citizen_phone": f"138{int(serial, 16) % 10**8:08d}",
         "notify_by": "sms",
         "consent_privacy": "y",
-        "confirm_distinct": "y",
     }
-    answer = session.post(form, data=fields, timeout=120)
-    found = NUMBER.search(answer.text) if answer.status_code == 200 else None
-    if found is None:
-        raise RuntimeError(f"filing answered {answer.status_code} without a number")
-    return found.group(0)
+    page = session.get(form, timeout=60).text
+    for confirm in ({}, {"confirm_distinct": "y"}):
+        data = {**fields, **confirm, "csrf_token": _token(page, "the filing form")}
+        answer = session.post(form, data=data, timeout=120)
+        if answer.status_code != 200:
+            break
+        found = NUMBER.search(answer.text) if "/requests/filed" in answer.url else None
+        if found is not None:
+            return found.group(0)
+        page = answer.text
+    raise RuntimeError(f"filing answered {answer.status_code} without a number")
 
 
 def time_filings(url: str, total: int, clients: int) -> FilingFigure:
