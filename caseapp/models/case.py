@@ -50,6 +50,16 @@ class Case(db.Model):
         ),
         sa.Index("ix_cases_handler_status_deadline", "handler_id", "status", "next_deadline_at"),
         sa.Index("ix_cases_next_deadline_at", "next_deadline_at"),
+        # The escalation board's counts per department, from the index alone.
+        sa.Index(
+            "ix_cases_status_department_deadline_level",
+            "status",
+            "lead_department_id",
+            "next_deadline_at",
+            "escalation_level",
+        ),
+        # The duplicate check: a category's newest cases first.
+        sa.Index("ix_cases_category_received_id", "category_id", "received_at", "id"),
         # Public statistics filter on kind (never petitions or reports) as well.
         sa.Index("ix_cases_category_status_kind", "category_id", "status", "kind"),
         sa.Index("ix_cases_received_at_kind", "received_at", "kind"),

@@ -36,17 +36,33 @@ def staff_can_see(user: User) -> sa.ColumnElement[bool]:
     if roles & SEES_ALL_CASES:
         return sa.true()
     conditions: list[sa.ColumnElement[bool]] = [
-        Case.id.in_(sa.select(CaseParticipant.case_id).where(CaseParticipant.user_id == user.id))
+        _probe(
+            sa.select(CaseParticipant.case_id).where(
+                CaseParticipant.case_id == Case.id, CaseParticipant.user_id == user.id
+            )
+        )
     ]
     if roles & {Role.HANDLER, Role.LEAD} and user.department_id is not None:
         subtree = department_subtree(user.department_id)
         conditions.append(Case.lead_department_id.in_(subtree))
         conditions.append(
-            Case.id.in_(sa.select(CaseAssist.case_id).where(CaseAssist.department_id.in_(subtree)))
+            _probe(
+                sa.select(CaseAssist.case_id).where(
+                    CaseAssist.case_id == Case.id, CaseAssist.department_id.in_(subtree)
+                )
+            )
         )
     if Role.LEADER in roles:
         conditions.append(Case.responsible_leader_id == user.id)
     return sa.or_(*conditions)
+
+
+def _probe(rows: sa.Select[tuple[int]]) -> sa.ColumnElement[bool]:
+    """EXISTS looked up case by case on the index: a handler may have taken part in a
+    hundred thousand cases while a page looks at a few dozen. (``LIMIT 1 OFFSET 0`` keeps
+    PostgreSQL from turning it into a hash of every such case, built per query, which
+    its estimates prefer when they ignore the page's LIMIT: 500 ms at a million.)"""
+    return rows.limit(sa.literal_column("1")).offset(sa.literal_column("0")).exists()
 
 
 def visible_cases(user: User) -> sa.Select[tuple[Case]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -485,7 +485,12 @@ def _for_listing(stmt: sa.Select[tuple[Case]]) -> sa.Select[tuple[Case]]:
     )
 
 
-def _page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int) -> QueuePage:
+def _page(
+    stmt: sa.Select[tuple[Case]],
+    after: Cursor | None,
+    size: int,
+    statuses: Collection[CaseStatus] = (),
+) -> QueuePage:
     """One page in the order (next deadline, id), the cases without a deadline last.
 
     Two legs rather than one ``ORDER BY next_deadline_at IS NULL, …``: each leg's order
@@ -493,17 +498,28 @@ def _page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int) -> Queu
     PostgreSQL sorts ties incrementally), so a page reads about ``size`` rows instead
     of sorting the whole queue. The cursor condition is written as a range on
     next_deadline_at plus a tie-break, so the index serves it too.
+
+    ``statuses`` (the statuses the statement can hold, when known) splits the dated leg
+    further, one part per status merged by their ids (``_nearest_ids``): a view of a few
+    statuses then reads its own rows on the (status, next deadline) index instead of
+    walking past every earlier deadline of the other statuses (at a million cases, the
+    intake view walked 90,000 rows of cases in work for its page).
     """
+    base = stmt
     stmt = _for_listing(stmt)
     cases: list[Case] = []
     if after is None or after.deadline is not None:
-        dated = stmt.where(Case.next_deadline_at.is_not(None))
+        dated_condition = [Case.next_deadline_at.is_not(None)]
         if after is not None:
             assert after.deadline is not None
-            dated = dated.where(
+            dated_condition += [
                 Case.next_deadline_at >= after.deadline,
                 sa.or_(Case.next_deadline_at > after.deadline, Case.id > after.id),
-            )
+            ]
+        dated = stmt.where(*dated_condition)
+        if len(statuses) > 1:
+            nearest = _nearest_ids(base, dated_condition, statuses, size)
+            dated = dated.where(Case.id.in_(nearest))
         dated = dated.order_by(Case.next_deadline_at, Case.id).limit(size + 1)
         cases = list(db.session.scalars(dated).unique())
         if len(cases) > size:
@@ -516,6 +532,30 @@ def _page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int) -> Queu
     if len(cases) > size:
         return QueuePage(cases[:size], Cursor.after_case(cases[size - 1]))
     return QueuePage(cases, None)
+
+
+def _nearest_ids(
+    stmt: sa.Select[tuple[Case]],
+    conditions: list[sa.ColumnElement[bool]],
+    statuses: Collection[CaseStatus],
+    size: int,
+) -> sa.Select[tuple[int]]:
+    """The ids of the ``size + 1`` first cases of ``stmt`` in (next deadline, id) order,
+    as the union of each status's first ones: every part is one ordered range of the
+    (status, next deadline) index."""
+    where = stmt.whereclause if stmt.whereclause is not None else sa.true()
+    parts = [
+        sa.select(Case.id, Case.next_deadline_at)
+        .where(where, *conditions, Case.status == status)
+        .order_by(Case.next_deadline_at, Case.id)
+        .limit(size + 1)
+        .subquery()
+        for status in sorted(statuses)
+    ]
+    nearest = sa.union_all(*(sa.select(part) for part in parts)).subquery("nearest")
+    return (
+        sa.select(nearest.c.id).order_by(nearest.c.next_deadline_at, nearest.c.id).limit(size + 1)
+    )
 
 
 def _searched_page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int) -> QueuePage:
@@ -541,6 +581,17 @@ def _searched_page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int
     return QueuePage(cases, None)
 
 
+def _statuses(view: QueueView, filters: QueueFilters) -> tuple[CaseStatus, ...]:
+    """The statuses a queue can list, to read them status by status (``_page``): its
+    view's, or the one its filter names. None for a handler's own list: its own index
+    (handler, status, next deadline) serves it better as one."""
+    if view is QueueView.MINE:
+        return ()
+    if filters.status is not None:
+        return (filters.status,) if filters.status in VIEW_STATUSES[view] else ()
+    return VIEW_STATUSES[view]
+
+
 def _searches_text(filters: QueueFilters) -> bool:
     q = filters.q.strip()
     return bool(q) and not CASE_NUMBER.match(q)
@@ -556,8 +607,10 @@ def queue_page(
     size: int = PAGE_SIZE,
 ) -> QueuePage:
     """One page of a queue: the nearest deadline first, then by id, after ``after``."""
-    page = _searched_page if _searches_text(filters) else _page
-    return page(queue_statement(user, view, filters, now), after, size)
+    stmt = queue_statement(user, view, filters, now)
+    if _searches_text(filters):
+        return _searched_page(stmt, after, size)
+    return _page(stmt, after, size, _statuses(view, filters))
 
 
 def iter_queue(
@@ -577,10 +630,13 @@ def iter_queue(
     paging by hand. Call it with no pending changes in the session.
     """
     stmt = queue_statement(user, view, filters, now or datetime.now(UTC))
-    read_page = _searched_page if _searches_text(filters) else _page
+    searched = _searches_text(filters)
     after: Cursor | None = None
     while True:
-        page = read_page(stmt, after, batch)
+        if searched:
+            page = _searched_page(stmt, after, batch)
+        else:
+            page = _page(stmt, after, batch, _statuses(view, filters))
         yield from page.cases
         if page.next_cursor is None:
             return
@@ -653,8 +709,9 @@ def navigation_counts(
         soon, late = db.session.execute(
             visible_cases(user)
             .with_only_columns(
-                sa.func.count(sa.case((due >= now, Case.id))),
-                sa.func.count(sa.case((states.overdue(now), Case.id))),
+                # Counting 1s, not ids: the (status, next deadline) index alone answers.
+                sa.func.count(sa.case((due >= now, 1))),
+                sa.func.count(sa.case((states.overdue(now), 1))),
             )
             .where(_view_condition(user, view), due < end_of_today)
         ).one()

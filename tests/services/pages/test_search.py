@@ -10,6 +10,7 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import Case
+from caseapp.services.pages import search
 from caseapp.services.pages.search import MAX_WORDS, case_text, search_words, text_matches
 from tests.factories import case_row
 
@@ -82,8 +83,26 @@ def test_an_empty_query_matches_every_case(cases: None, q: str) -> None:
         ("*", set()),
     ],
 )
-def test_every_word_must_be_found_as_written(cases: None, q: str, expected: set[str]) -> None:
+@pytest.mark.parametrize("common_at", [search.COMMON_MATCHES, 1], ids=["rare", "common"])
+def test_every_word_must_be_found_as_written(
+    cases: None, q: str, expected: set[str], common_at: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "common": any word the index finds at all is taken as common, and the cases are
+    # checked for the words without the index (a position in the lowered text).
+    monkeypatch.setattr(search, "COMMON_MATCHES", common_at)
     assert found(q) == expected
+
+
+def test_a_common_query_is_not_looked_up_in_the_index(
+    cases: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def sql(q: str) -> str:
+        return str(sa.select(Case.id).where(text_matches(q)).compile(dialect=db.engine.dialect))
+
+    assert "bigram" in sql("公交站")
+    monkeypatch.setattr(search, "COMMON_MATCHES", 2)  # 公交站 is in two cases
+    assert "bigram" not in sql("公交站") and "lower" in sql("公交站")
+    assert "bigram" in sql("设置不合理")  # in one
 
 
 def test_words_after_the_fifth_are_ignored(cases: None) -> None:
