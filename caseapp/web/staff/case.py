@@ -149,6 +149,8 @@ ACTIONS: dict[str, ActionSpec] = {
 PUBLIC_TEXT_ACTIONS = frozenset({"answer", "reject", "ask", "resolve"})
 # The actions that take the composer's text: one box for them all, a button for each.
 COMPOSER_ACTIONS = ("resolve", "answer", "ask", "note")
+# The composer's actions that send its files.
+FILE_ACTIONS = frozenset({"resolve"})
 # Actions taken with one press: shown as buttons, not as forms to open.
 BUTTON_ACTIONS = frozenset({"sign"})
 
@@ -318,6 +320,10 @@ def case_action(number: str, slug: str) -> Response | tuple[str, int]:
         form.confirm_public.errors = [_("Please confirm the public text.")]
         return render_case(case, open_slug=slug, open_form=form), 400
     if not form.validate_on_submit():
+        return render_case(case, open_slug=slug, open_form=form), 400
+    if slug in COMPOSER_ACTIONS and slug not in FILE_ACTIONS and uploads_in_request():
+        # The composer has one file box; only resolving sends files. Never drop them.
+        form.text.errors = [_("Files are sent only with the answer that resolves the case.")]
         return render_case(case, open_slug=slug, open_form=form), 400
     version = _version(form.version.data)
     try:

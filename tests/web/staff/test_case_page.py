@@ -4,6 +4,7 @@ between two staff that keeps the typed text."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -534,3 +535,33 @@ def test_the_staff_timeline_speaks_of_the_citizen_not_to_them(app: Flask, demo_b
     assert "群众已答复" in zh and "您的答复" not in zh and "请您补充情况" not in zh
     assert "The citizen answered" in en and "Question to the citizen" in en
     assert "Your answer" not in en and "We asked you" not in en
+
+
+@pytest.mark.parametrize(
+    ("slug", "extra"), [("note", {}), ("ask", {}), ("note", {"public": "y", "confirm_public": "y"})]
+)
+def test_files_sent_with_a_text_that_does_not_carry_them_are_refused_not_dropped(
+    app: Flask, handler_client: FlaskClient, slug: str, extra: dict[str, str]
+) -> None:
+    with app.app_context():
+        number = case_in(CaseStatus.IN_PROGRESS).number
+        events_before = event_count(number)
+    token = csrf_token(handler_client, f"/staff/cases/{number}")
+    response = handler_client.post(
+        f"/staff/cases/{number}/act/{slug}",
+        data={"csrf_token": token, "text": "照片见附件。", **extra,
+              "attachments": (io.BytesIO(b"%PDF-1.4 x"), "现场.pdf")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "照片见附件。</textarea>" in body
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert event_count(number) == events_before and not case.attachments
+
+
+def event_count(number: str) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(CaseEvent.id)).join(Case).where(Case.number == number)
+    )
