@@ -112,14 +112,15 @@ def _one(report: SweepReport, action, case_id: int, status: CaseStatus) -> bool:
 def _escalate(report: SweepReport, now: datetime) -> None:
     math = deadlines.deadline_math()
     reschedule_escalations(math)
-    case_ids = list(
-        db.session.scalars(
-            sa.select(CaseClock.case_id)
-            .where(*_due_to_escalate(now))
-            .group_by(CaseClock.case_id)
-            .order_by(CaseClock.case_id)
-        )
-    )
+    # The due clocks of each case, in the order of its clocks.
+    due: dict[int, list[int]] = {}
+    for case_id, clock_id in db.session.execute(
+        sa.select(CaseClock.case_id, CaseClock.id)
+        .where(*_due_to_escalate(now))
+        .order_by(CaseClock.case_id, CaseClock.id)
+    ):
+        due.setdefault(case_id, []).append(clock_id)
+    case_ids = list(due)
     db.session.rollback()
     # Loaded objects outlive each case's commit, so a batch is read in two queries; a
     # rollback (a skipped case) still expires them, and they are read again as needed.
@@ -135,7 +136,7 @@ def _escalate(report: SweepReport, now: datetime) -> None:
                 .order_by(Case.id)
             ).all()
             for case in cases:
-                _escalate_case(report, case, math, now)
+                _escalate_case(report, case, due[case.id], math, now)
             db.session.rollback()
     finally:
         session.expire_on_commit = expire_on_commit
@@ -152,18 +153,11 @@ def _due_to_escalate(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
-def _escalate_case(report: SweepReport, case: Case, math: DeadlineMath, now: datetime) -> None:
-    """Raise each due clock of ``case``, one transaction per clock, in clock order."""
-    due = [
-        row.id
-        for row in case.clocks
-        if row.next_escalation_at is not None
-        and row.next_escalation_at <= now
-        and row.stopped_at is None
-        and row.paused_at is None
-        and row.escalation_level < LEVEL_SUPERVISED
-        and row.clock in ESCALATING_CLOCKS
-    ]
+def _escalate_case(
+    report: SweepReport, case: Case, due: list[int], math: DeadlineMath, now: datetime
+) -> None:
+    """Raise each due clock (``due``: their ids, as ``_due_to_escalate`` chose them) of
+    ``case``, one transaction per clock, in clock order."""
     for clock_id in due:
         # After a skip (rollback) the case and its clocks are read again: either we see
         # another sweep's level or our version is stale, as with a fresh read.
