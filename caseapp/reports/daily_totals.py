@@ -36,7 +36,7 @@ from caseapp.models import (
     PublicStatusCount,
     ScorecardDaily,
 )
-from caseapp.models.enums import EventAction, Satisfaction
+from caseapp.models.enums import CaseStatus, EventAction, Satisfaction
 from caseapp.models.types import utcnow
 from caseapp.reports import scorecards
 from caseapp.workflow.deadlines import DeadlineMath
@@ -172,17 +172,22 @@ def _received_per_day(first: date, last: date, math: DeadlineMath) -> dict[date,
     return {days[i]: count for i, count in db.session.execute(query).tuples()}
 
 
+def status_cells() -> sa.Select[tuple[int, CaseStatus, int]]:
+    """The public cases counted per (category_id, status, n): what the kept totals hold
+    and the public page counts directly (``public_stats.category_status_counts``)."""
+    return (
+        public_cases()
+        .with_only_columns(Case.category_id, Case.status, sa.func.count().label("n"))
+        .group_by(Case.category_id, Case.status)
+    )
+
+
 def _count_statuses() -> None:
     """The public requests by category and status, as they stand now."""
     db.session.execute(sa.delete(PublicStatusCount))
-    cells = (
-        public_cases()
-        .with_only_columns(Case.category_id, Case.status, sa.func.count())
-        .group_by(Case.category_id, Case.status)
-    )
     rows = [
         {"category_id": category_id, "status": status, "cases": count}
-        for category_id, status, count in db.session.execute(cells).tuples()
+        for category_id, status, count in db.session.execute(status_cells())
     ]
     if rows:
         db.session.execute(sa.insert(PublicStatusCount), rows)

@@ -100,12 +100,7 @@ def category_status_counts(lang: str) -> list[CategoryStatusCount]:
     read once; an index on (category_id, status, kind) lets the database count from
     the index alone.
     """
-    cells = (
-        public_cases()
-        .with_only_columns(Case.category_id, Case.status, sa.func.count().label("n"))
-        .group_by(Case.category_id, Case.status)
-        .subquery()
-    )
+    cells = daily_totals.status_cells().subquery()
     name = in_language(lang, Category.name_zh, Category.name_en)
     query = sa.select(Category.id, name, cells.c.status, cells.c.n).join(
         cells, cells.c.category_id == Category.id
