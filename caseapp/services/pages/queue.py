@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ from caseapp.workflow.visibility import (
     SEES_ALL_CASES,
     department_subtree,
     identity_visible_to,
+    staff_can_see,
     visible_cases,
 )
 
@@ -384,39 +385,66 @@ def end_of_local_day(now: datetime) -> datetime:
     return local_day_start(now.astimezone(_city_zone()).date() + timedelta(days=1))
 
 
-def _view_condition(user: User, view: QueueView) -> sa.ColumnElement[bool]:
-    condition = Case.status.in_(VIEW_STATUSES[view])
+def _view_arms(user: User, view: QueueView) -> list[sa.ColumnElement[bool]]:
+    """What a view asks beside its statuses, as alternatives (any one admits a case):
+    each, with one status, is an ordered range of an index (``_parts``)."""
     if view is QueueView.APPROVALS:
         decides = _approvals_condition(user)
         if decides is None:
-            return sa.false()
-        waiting = sa.exists().where(
-            CaseRequest.case_id == Case.id, CaseRequest.status == RequestStatus.PENDING, decides
-        )
-        return sa.and_(condition, waiting)
+            return [sa.false()]
+        return [
+            sa.exists().where(
+                CaseRequest.case_id == Case.id, CaseRequest.status == RequestStatus.PENDING, decides
+            )
+        ]
     if view is QueueView.MINE:
         # What I handle, and what my department was sent that nobody has signed for yet:
         # a handler's day starts from one list.
-        mine = Case.handler_id == user.id
+        arms: list[sa.ColumnElement[bool]] = [Case.handler_id == user.id]
         if user.department_id is not None and Role.HANDLER in user.roles:
-            to_sign = sa.and_(
-                Case.status == CaseStatus.DISPATCHED,
-                Case.handler_id.is_(None),
-                Case.lead_department_id == user.department_id,
+            arms.append(
+                sa.and_(
+                    Case.status == CaseStatus.DISPATCHED,
+                    Case.handler_id.is_(None),
+                    Case.lead_department_id == user.department_id,
+                )
             )
-            mine = sa.or_(mine, to_sign)
-        return sa.and_(condition, mine)
+        return arms
     if view is QueueView.DEPARTMENT:
         if not _in_department(user):
-            return sa.false()
+            return [sa.false()]
         assert user.department_id is not None
-        return sa.and_(
-            condition,
-            Case.lead_department_id.in_(
-                department_subtree(user.department_id, name="queue_department")
-            ),
-        )
-    return condition
+        subtree = department_subtree(user.department_id, name="queue_department")
+        return [Case.lead_department_id.in_(subtree)]
+    return [sa.true()]
+
+
+def _view_condition(
+    user: User, view: QueueView, arms: list[sa.ColumnElement[bool]] | None = None
+) -> sa.ColumnElement[bool]:
+    """The view's statuses and any of its ``arms`` (made here unless given)."""
+    arms = _view_arms(user, view) if arms is None else arms
+    return sa.and_(Case.status.in_(VIEW_STATUSES[view]), sa.or_(*arms))
+
+
+def _parts(
+    view: QueueView,
+    filters: QueueFilters,
+    shared: list[sa.ColumnElement[bool]],
+    arms: list[sa.ColumnElement[bool]],
+) -> list[sa.ColumnElement[bool]]:
+    """The queue's condition cut into parts whose union it is: one per status and
+    alternative of the view (``arms``), each with the ``shared`` conditions (visibility,
+    filters) and each an ordered range of an index on (…, status, next deadline): the
+    (status, next deadline) index for intake and supervisors, (handler, status, next
+    deadline) for a handler's own cases. ``_page`` reads each part's first cases and
+    merges them."""
+    statuses = VIEW_STATUSES[view]
+    if filters.status is not None:
+        statuses = (filters.status,) if filters.status in statuses else ()
+    return [
+        sa.and_(*shared, arm, Case.status == status) for status in sorted(statuses) for arm in arms
+    ]
 
 
 def _deadline_condition(state: DeadlineState, now: datetime) -> sa.ColumnElement[bool]:
@@ -464,12 +492,19 @@ def queue_statement(
     user: User, view: QueueView, filters: QueueFilters, now: datetime | None = None
 ) -> sa.Select[tuple[Case]]:
     """``select(Case)`` of a queue with its filters, for ``user``; not yet ordered."""
-    now = now or datetime.now(UTC)
-    return (
-        visible_cases(user)
-        .where(_view_condition(user, view))
-        .where(*_filter_conditions(filters, now))
-    )
+    return _queue(user, view, filters, now)[0]
+
+
+def _queue(
+    user: User, view: QueueView, filters: QueueFilters, now: datetime | None
+) -> tuple[sa.Select[tuple[Case]], list[sa.ColumnElement[bool]]]:
+    """``queue_statement`` and its ``_parts``, each condition made once: a statement
+    holds one of each named CTE, and a text search asks the index how common its words
+    are."""
+    shared = [staff_can_see(user), *_filter_conditions(filters, now or datetime.now(UTC))]
+    arms = _view_arms(user, view)
+    stmt = sa.select(Case).where(_view_condition(user, view, arms), *shared)
+    return stmt, _parts(view, filters, shared, arms)
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -489,7 +524,7 @@ def _page(
     stmt: sa.Select[tuple[Case]],
     after: Cursor | None,
     size: int,
-    statuses: Collection[CaseStatus] = (),
+    parts: Sequence[sa.ColumnElement[bool]] = (),
 ) -> QueuePage:
     """One page in the order (next deadline, id), the cases without a deadline last.
 
@@ -499,13 +534,13 @@ def _page(
     of sorting the whole queue. The cursor condition is written as a range on
     next_deadline_at plus a tie-break, so the index serves it too.
 
-    ``statuses`` (the statuses the statement can hold, when known) splits the dated leg
-    further, one part per status merged by their ids (``_nearest_ids``): a view of a few
-    statuses then reads its own rows on the (status, next deadline) index instead of
-    walking past every earlier deadline of the other statuses (at a million cases, the
-    intake view walked 90,000 rows of cases in work for its page).
+    ``parts`` (``_parts``: conditions whose union is the statement's) split the dated
+    leg further, each part's first cases merged by their ids (``_nearest_ids``): a view
+    of a few statuses then reads its own rows in order on an index instead of walking
+    past every earlier deadline of other cases or sorting all of its own (at a million
+    cases the intake view walked 90,000 rows of cases in work for its page on
+    PostgreSQL; SQLite sorted a handler's 35,000 open cases).
     """
-    base = stmt
     stmt = _for_listing(stmt)
     cases: list[Case] = []
     if after is None or after.deadline is not None:
@@ -516,10 +551,12 @@ def _page(
                 Case.next_deadline_at >= after.deadline,
                 sa.or_(Case.next_deadline_at > after.deadline, Case.id > after.id),
             ]
-        dated = stmt.where(*dated_condition)
-        if len(statuses) > 1:
-            nearest = _nearest_ids(base, dated_condition, statuses, size)
-            dated = dated.where(Case.id.in_(nearest))
+        if len(parts) > 1:
+            # The parts hold every condition of the statement: the ids are the page.
+            nearest = _nearest_ids(parts, dated_condition, size)
+            dated = _for_listing(sa.select(Case)).where(Case.id.in_(nearest))
+        else:
+            dated = stmt.where(*dated_condition)
         dated = dated.order_by(Case.next_deadline_at, Case.id).limit(size + 1)
         cases = list(db.session.scalars(dated).unique())
         if len(cases) > size:
@@ -535,66 +572,23 @@ def _page(
 
 
 def _nearest_ids(
-    stmt: sa.Select[tuple[Case]],
-    conditions: list[sa.ColumnElement[bool]],
-    statuses: Collection[CaseStatus],
-    size: int,
+    parts: Sequence[sa.ColumnElement[bool]], conditions: list[sa.ColumnElement[bool]], size: int
 ) -> sa.Select[tuple[int]]:
-    """The ids of the ``size + 1`` first cases of ``stmt`` in (next deadline, id) order,
-    as the union of each status's first ones: every part is one ordered range of the
-    (status, next deadline) index."""
-    where = stmt.whereclause if stmt.whereclause is not None else sa.true()
-    parts = [
+    """The ids of the ``size + 1`` first cases of the union of ``parts`` (each with
+    ``conditions``) in (next deadline, id) order, from each part's first ones. (A case
+    in two parts is one row of the union.)"""
+    firsts = [
         sa.select(Case.id, Case.next_deadline_at)
-        .where(where, *conditions, Case.status == status)
+        .where(part, *conditions)
         .order_by(Case.next_deadline_at, Case.id)
         .limit(size + 1)
         .subquery()
-        for status in sorted(statuses)
+        for part in parts
     ]
-    nearest = sa.union_all(*(sa.select(part) for part in parts)).subquery("nearest")
+    nearest = sa.union(*(sa.select(first) for first in firsts)).subquery("nearest")
     return (
         sa.select(nearest.c.id).order_by(nearest.c.next_deadline_at, nearest.c.id).limit(size + 1)
     )
-
-
-def _searched_page(stmt: sa.Select[tuple[Case]], after: Cursor | None, size: int) -> QueuePage:
-    """One page of a text search, in ``_page``'s order, in one statement.
-
-    ``_page``'s second leg would look the words up again whenever the first leg found
-    fewer than a page: for a rare word, every time. Here the index finds the matches
-    once and they are sorted (``NULLS LAST``: PostgreSQL's index on next_deadline_at
-    is in that order, so a common word still reads the index in order and stops after
-    a page).
-    """
-    stmt = _for_listing(stmt)
-    due = Case.next_deadline_at
-    if after is not None and after.deadline is None:
-        stmt = stmt.where(due.is_(None), Case.id > after.id)
-    elif after is not None:
-        later = sa.and_(due >= after.deadline, sa.or_(due > after.deadline, Case.id > after.id))
-        stmt = stmt.where(sa.or_(later, due.is_(None)))
-    stmt = stmt.order_by(due.asc().nulls_last(), Case.id).limit(size + 1)
-    cases = list(db.session.scalars(stmt).unique())
-    if len(cases) > size:
-        return QueuePage(cases[:size], Cursor.after_case(cases[size - 1]))
-    return QueuePage(cases, None)
-
-
-def _statuses(view: QueueView, filters: QueueFilters) -> tuple[CaseStatus, ...]:
-    """The statuses a queue can list, to read them status by status (``_page``): its
-    view's, or the one its filter names. None for a handler's own list: its own index
-    (handler, status, next deadline) serves it better as one."""
-    if view is QueueView.MINE:
-        return ()
-    if filters.status is not None:
-        return (filters.status,) if filters.status in VIEW_STATUSES[view] else ()
-    return VIEW_STATUSES[view]
-
-
-def _searches_text(filters: QueueFilters) -> bool:
-    q = filters.q.strip()
-    return bool(q) and not CASE_NUMBER.match(q)
 
 
 def queue_page(
@@ -607,10 +601,8 @@ def queue_page(
     size: int = PAGE_SIZE,
 ) -> QueuePage:
     """One page of a queue: the nearest deadline first, then by id, after ``after``."""
-    stmt = queue_statement(user, view, filters, now)
-    if _searches_text(filters):
-        return _searched_page(stmt, after, size)
-    return _page(stmt, after, size, _statuses(view, filters))
+    stmt, parts = _queue(user, view, filters, now)
+    return _page(stmt, after, size, parts)
 
 
 def iter_queue(
@@ -629,14 +621,10 @@ def iter_queue(
     wait). A case whose deadline moves meanwhile may be missed or listed twice, as when
     paging by hand. Call it with no pending changes in the session.
     """
-    stmt = queue_statement(user, view, filters, now or datetime.now(UTC))
-    searched = _searches_text(filters)
+    stmt, parts = _queue(user, view, filters, now)
     after: Cursor | None = None
     while True:
-        if searched:
-            page = _searched_page(stmt, after, batch)
-        else:
-            page = _page(stmt, after, batch, _statuses(view, filters))
+        page = _page(stmt, after, batch, parts)
         yield from page.cases
         if page.next_cursor is None:
             return
