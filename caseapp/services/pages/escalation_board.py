@@ -16,6 +16,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework.lifecycle import DECIDED_BY, Actor, offered_actions
 from caseapp.services.notices.staff import deciders
+from caseapp.services.pages.queue import first_by_deadline
 from caseapp.workflow import deadline_states as states
 from caseapp.workflow.visibility import staff_can_see
 
@@ -62,17 +63,22 @@ def overdue_cases(
 ) -> list[LateCase]:
     """Open cases past their next deadline, the most working days late first."""
     now = now or utcnow()
+    seen = staff_can_see(user)
+    department = [] if department_id is None else [Case.lead_department_id == department_id]
+    # Read status by status in deadline order (queue.first_by_deadline), not every
+    # overdue case sorted.
+    parts = [
+        sa.and_(seen, states.overdue(now), Case.status == status, *department)
+        for status in sorted(OPEN_STATUSES)
+    ]
     stmt = (
         sa.select(Case)
-        .where(staff_can_see(user), states.overdue(now))
+        .where(Case.id.in_(first_by_deadline(parts, limit)))
         .options(
             joinedload(Case.lead_department), joinedload(Case.category), joinedload(Case.handler)
         )
         .order_by(Case.next_deadline_at, Case.id)
-        .limit(limit)
     )
-    if department_id is not None:
-        stmt = stmt.where(Case.lead_department_id == department_id)
     math = deadlines.deadline_math()
     return [
         LateCase(case, math.working_days_late(case.next_deadline_at, now))
