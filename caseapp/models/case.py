@@ -66,6 +66,22 @@ class Case(db.Model):
         # A phone number typed in the queue's search: that citizen's cases, newest first.
         sa.Index("ix_cases_citizen_phone_received_at", "citizen_phone", "received_at"),
         sa.UniqueConstraint("number_year", "number_seq", name="uq_cases_number_year_seq"),
+        # Links most cases do not have: indexed where set (migration 0015), else
+        # SQLite's statistics take ``column = ?`` for a million rows and scan.
+        *(
+            sa.Index(
+                f"ix_cases_{column}",
+                column,
+                sqlite_where=sa.text(f"{column} IS NOT NULL"),
+                postgresql_where=sa.text(f"{column} IS NOT NULL"),
+            )
+            for column in (
+                "duplicate_of_id",
+                "review_of_id",
+                "first_responsible_id",
+                "responsible_leader_id",
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,10 +126,10 @@ class Case(db.Model):
 
     # --- who ----------------------------------------------------------------------------
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    first_responsible_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    first_responsible_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     lead_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    responsible_leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    responsible_leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     case_plan: Mapped[str] = mapped_column(sa.Text, default="")
 
     # --- time ---------------------------------------------------------------------------
@@ -140,8 +156,8 @@ class Case(db.Model):
     rating_solved: Mapped[bool | None]
     rating_satisfaction: Mapped[Satisfaction | None] = mapped_column(str_enum(Satisfaction))
     rating_excluded: Mapped[bool] = mapped_column(default=False)
-    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
-    review_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    review_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     # 0: an original matter, 1: a review (复查), 2: a re-review (复核), after which it is final.
     review_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     repeat_of_final: Mapped[bool] = mapped_column(default=False)
