@@ -64,6 +64,7 @@ browser-deps:
 test: install-test browser-deps
 	$(BIN)/ruff check caseapp tests config.py migrations/env.py tools
 	$(BIN)/ruff format --check caseapp tests config.py tools
+	$(BIN)/bandit -ll -q -r caseapp config.py
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Every bench command at 10,000 cases on the scratch database DATABASE_URL names (CI).

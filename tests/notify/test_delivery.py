@@ -389,3 +389,9 @@ def test_a_name_given_in_both_languages_is_shown_in_the_readers(
     assert shown_params(language, params) == {"department": shown}
     # An English name the city left empty falls back to the Chinese one.
     assert shown_params("en", {**params, "department_en": ""}) == {"department": "市交通运输局"}
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://gateway/send", "gateway/send"])
+def test_the_sms_gateway_must_be_an_http_address(url: str) -> None:
+    with pytest.raises(ValueError, match="http"):
+        HttpSmsBackend({"SMS_GATEWAY_URL": url})

@@ -98,7 +98,7 @@ def _sheet(notice: WrittenNotice) -> Markup:
             deadline_day=deadline_day,
         )
     # Our own template's output, already escaped as it was rendered.
-    return Markup(html)
+    return Markup(html)  # nosec B704
 
 
 @bp.route("/cases/<number>/notice/<kind>", methods=["GET", "POST"])
