@@ -87,6 +87,9 @@ def write_workbook(reports: Sequence[LedgerReport], lang: str) -> IO[bytes]:
         for row in sheet.iter_rows(min_col=6, max_col=6, min_row=2):
             for cell in row:
                 cell.number_format = "0.0"
+    if not reports:
+        # A workbook needs a sheet: with no ledger yet, one that says so (was a 500).
+        workbook.create_sheet(str(_("Ledgers"))).append([str(_("No ledger yet."))])
     out = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
     workbook.save(out)
     out.seek(0)

@@ -199,3 +199,14 @@ def test_the_report_counts_as_late_exactly_the_items_the_department_page_marks_l
             by_rule.add(item.id)
     assert by_sql == by_rule
     assert by_rule or days_later == 0
+
+
+def test_the_workbook_of_a_city_with_no_ledger_says_so(
+    app: Flask, supervisor_client: FlaskClient
+) -> None:
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Ledger)) == 0
+    answer = supervisor_client.get("/supervisor/ledgers.xlsx?lang=en")
+    assert answer.status_code == 200  # was a 500: a workbook needs a sheet
+    book = load_workbook(io.BytesIO(answer.data))
+    assert [[c.value for c in row] for row in book.active.iter_rows()] == [["No ledger yet."]]
