@@ -15,6 +15,7 @@ Figures are printed, never asserted.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -178,11 +179,9 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log_path: Path) ->
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"the server stopped: see {log_path}")
-        try:
+        with contextlib.suppress(requests.RequestException):  # not listening yet
             if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
-        except requests.RequestException:
-            pass
         time.sleep(0.2)
     raise RuntimeError(f"the server did not answer in 120 s: see {log_path}")
 
@@ -332,9 +331,11 @@ def _catch_statements(
     process (a first request warms its caches, the second is caught). ``app`` is an
     app of its own, not the command's: its requests then have their own app context
     (the signed-in user lives there)."""
-    client = clients.get(page.user) or clients.setdefault(
-        page.user, app.test_client() if page.user is None else _sign_in_here(app, page.user)
-    )
+    if page.user not in clients:
+        clients[page.user] = (
+            app.test_client() if page.user is None else _sign_in_here(app, page.user)
+        )
+    client = clients[page.user]
     caught: list[tuple[str, Any]] = []
 
     def catch(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -384,9 +385,9 @@ def time_pages(
     clients_here: dict[str | None, FlaskClient] = {}
     figures = []
     for page in pages:
-        session = sessions.get(page.user) or sessions.setdefault(
-            page.user, _sign_in_http(url, page.user or "")
-        )
+        if page.user not in sessions:
+            sessions[page.user] = _sign_in_http(url, page.user)
+        session = sessions[page.user]
         errors = 0
         times: list[float] = []
         for i in range(warmup + requests_per_page):

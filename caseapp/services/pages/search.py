@@ -82,7 +82,7 @@ def text_matches(q: str) -> sa.ColumnElement[bool]:
     the word on the cases it found. One-character words cannot (there is nothing to
     look up for them); they are only the LIKE, which the database applies to the rows
     the other conditions of the query (visibility, queue, filters, the indexed words)
-    have already narrowed down. So are the words of a common query (``is_common``).
+    have already narrowed down. So are the words of a common query (``_is_common``).
     """
     words = search_words(q)
     if not words:
