@@ -97,8 +97,8 @@ def staff(browser: Browser, base_url: str, username: str, lang: str, device: str
     who.page.fill("#username", username)
     who.page.fill("#password", DEMO_PASSWORD)
     who.page.locator("main button.primary").click()
+    who.page.wait_for_url(lambda url: "/staff/login" not in url)
     expect(who.page.locator("h1")).to_have_count(1)
-    assert "/staff/login" not in who.page.url
     who.start_counting()  # from the queue sign-in lands on
     return who
 
@@ -126,6 +126,9 @@ def file_request(
     page.check("#consent_privacy")
     page.set_input_files("#attachments", str(upload))
     page.locator("main form button.primary").click()
+    # The answer is a redirect to the confirmation: read it once it has arrived, not the form.
+    page.wait_for_url("**/requests/filed")
+    expect(page.locator(".private-link a")).to_be_visible()
     found = re.search(r"YC\d{4}-\d{6}", page.content())
     assert found, "no case number on the confirmation page"
     link = page.locator(".private-link a").get_attribute("href")

@@ -156,7 +156,7 @@ def test_tracking_by_number_and_phone(app: Flask, page: Page, screenshots: Path)
         ).params["code"]
     page.fill("#code", code)
     page.get_by_role("button", name="查看我的诉求").click()
-    assert page.url.endswith(f"/track/{number}")
+    page.wait_for_url(f"**/track/{number}")
     expect(page.get_by_role("heading", level=1)).to_have_text("红旗西街人行道破损")
 
 
