@@ -2,11 +2,13 @@
 
 ``production_server`` starts gunicorn (``caseapp.gunicorn_conf``, production settings, the
 rate limiter off: the limiter is not what is measured) on a free loopback port against
-this app's database. ``time_pages`` signs in the demo users and times each page with one
-client over keep-alive: warm-up requests first, then at least ``requests`` timed ones,
-p50/p95/max. The **SQL floor** of a page is the statements the page runs, caught from a
-warm request to this process's own app, replayed straight on a database connection the
-same number of times; the ratio is the page's p95 over the floor's p95.
+this app's database (a ``ProductionServer``, which tests/test_crashes.py also kills
+with ``kill -9`` and starts again). ``time_pages`` signs in the demo users and times
+each page with one client over keep-alive: warm-up requests first, then at least
+``requests`` timed ones, p50/p95/max. The **SQL floor** of a page is the statements the
+page runs, caught from a warm request to this process's own app, replayed straight on a
+database connection the same number of times; the ratio is the page's p95 over the
+floor's p95.
 ``time_filings`` files cases through the public form from concurrent clients and checks
 every acknowledged number in the database: stored, and stored once.
 
@@ -19,6 +21,7 @@ import contextlib
 import html
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -28,7 +31,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -56,6 +59,7 @@ OPTION = re.compile(r'<option[^>]*value="([^"]+)"')
 SEARCH_WORDS = ("圣惠路", "路灯", "公交", "学校门口", "土地", "量子")
 FILTERS = ("status", "kind", "category", "department", "channel", "deadline", "legacy")
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+GUNICORN_ARGS = ("-c", "python:caseapp.gunicorn_conf", "caseapp.wsgi:app")
 
 
 @dataclass(frozen=True)
@@ -132,50 +136,109 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ProductionServer:
+    """gunicorn (``caseapp.gunicorn_conf``, ``caseapp.wsgi``) on a free loopback port
+    against ``database_url``, the rate limiter off. It runs in a session of its own, so
+    that ``kill`` ends the master and its workers at once, as a crash would (``kill -9``
+    of the process group); ``start`` brings it back on the same port. ``env`` adds to
+    or overrides the server's environment."""
+
+    def __init__(
+        self,
+        database_url: str,
+        workers: int,
+        threads: int,
+        *,
+        city_timezone: str,
+        scratch: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.scratch = scratch or Path(tempfile.mkdtemp(prefix="caseapp-bench-http-"))
+        self.log_path = self.scratch / "server.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "CASEAPP_DEMO": "",
+            "CASEAPP_INSTANCE_DIR": str(self.scratch / "instance"),
+            "UPLOAD_DIR": str(self.scratch / "uploads"),
+            "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
+            "RATELIMIT_ENABLED": "0",
+            "WEB_BIND": f"127.0.0.1:{self.port}",
+            "WEB_WORKERS": str(workers),
+            "WEB_THREADS": str(threads),
+            "LOG_LEVEL": "WARNING",
+            "CITY_TIMEZONE": city_timezone,
+            **(env or {}),
+        }
+        self.upload_dir = Path(self.env["UPLOAD_DIR"])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> None:
+        """Start the server and wait until it answers ``/healthz``."""
+        bin_dir = Path(sys.executable).parent
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(bin_dir / "gunicorn"), *GUNICORN_ARGS],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            _wait_until_up(self.url, self.process, self.log_path, timeout)
+        except BaseException:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        """``kill -9`` the master and its workers (their process group), at once."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):  # all gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def stop(self, timeout: float = 60) -> None:
+        """Stop the server as an operator would (SIGTERM: requests in progress finish);
+        killed if it has not stopped after ``timeout`` seconds."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        # The workers go with the master; any left behind are killed with the group.
+        self.kill()
+
+
 @contextmanager
 def production_server(
     app: Flask, workers: int, threads: int, log: Callable[[str], None]
 ) -> Iterator[str]:
     """gunicorn serving ``app``'s database on a free loopback port; yields its URL."""
-    port = _free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="caseapp-bench-http-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-        "SECRET_KEY": uuid.uuid4().hex * 2,
-        "CASEAPP_DEMO": "",
-        "CASEAPP_INSTANCE_DIR": str(scratch / "instance"),
-        "UPLOAD_DIR": str(scratch / "uploads"),
-        "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
-        "RATELIMIT_ENABLED": "0",
-        "WEB_BIND": f"127.0.0.1:{port}",
-        "WEB_WORKERS": str(workers),
-        "WEB_THREADS": str(threads),
-        "LOG_LEVEL": "WARNING",
-        "CITY_TIMEZONE": app.config["CITY_TIMEZONE"],
-    }
-    bin_dir = Path(sys.executable).parent
-    log_path = scratch / "server.log"
-    with open(log_path, "wb") as out:
-        server = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "-c", "python:caseapp.gunicorn_conf", "caseapp.wsgi:app"],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = ProductionServer(
+        db.engine.url.render_as_string(hide_password=False),
+        workers,
+        threads,
+        city_timezone=app.config["CITY_TIMEZONE"],
+    )
     try:
-        _wait_until_up(url, server, log_path)
-        log(f"gunicorn: {workers} workers × {threads} threads at {url} (log: {log_path})")
-        yield url
+        server.start()
+        log(f"gunicorn: {workers} workers × {threads} threads at {server.url} "
+            f"(log: {server.log_path})")  # fmt: skip
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        server.stop()
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 120
+def _wait_until_up(
+    url: str, server: subprocess.Popen[bytes], log_path: Path, timeout: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"the server stopped: see {log_path}")
@@ -183,7 +246,7 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log_path: Path) ->
             if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer in 120 s: see {log_path}")
+    raise RuntimeError(f"the server did not answer in {timeout:g} s: see {log_path}")
 
 
 # --- the pages --------------------------------------------------------------------------
@@ -416,10 +479,11 @@ def time_pages(
 # --- the filings ------------------------------------------------------------------------
 
 
-def _file_one(session: requests.Session, url: str, serial: str) -> str:
+def _file_one(session: requests.Session, url: str, serial: str, photo: bytes | None = None) -> str:
     """One citizen's filing as the form leads it: the form, the POST (the duplicate
     check runs), and when similar open cases are offered, "mine is different" and the
-    POST again."""
+    POST again; with ``photo`` (a JPEG) attached to each POST. The number the
+    confirmation page shows."""
     form = f"{url}/requests/new?category=bus-stop"
     fields = {
         "kind": "help",
@@ -434,7 +498,8 @@ def _file_one(session: requests.Session, url: str, serial: str) -> str:
     page = session.get(form, timeout=60).text
     for confirm in ({}, {"confirm_distinct": "y"}):
         data = {**fields, **confirm, "csrf_token": _token(page, "the filing form")}
-        answer = session.post(form, data=data, timeout=120)
+        files = {"attachments": ("photo.jpg", photo, "image/jpeg")} if photo else None
+        answer = session.post(form, data=data, files=files, timeout=120)
         if answer.status_code != 200:
             break
         found = NUMBER.search(answer.text) if "/requests/filed" in answer.url else None
