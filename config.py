@@ -159,6 +159,8 @@ class Config:
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
     SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "运城市民诉求")
     OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8)
+    # How long notices claimed by a worker that died wait before another worker sends them.
+    OUTBOX_LEASE_SECONDS = _int("OUTBOX_LEASE_SECONDS", 300)
     # Registered SMS template ids, as JSON: {"receipt": "SMS_123", ...}; defaults otherwise.
     SMS_TEMPLATE_IDS = json.loads(os.environ.get("SMS_TEMPLATE_IDS", "{}"))
     WORKER_INTERVAL_SECONDS = _int("WORKER_INTERVAL_SECONDS", 10)

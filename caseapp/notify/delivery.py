@@ -1,11 +1,15 @@
 """The outbox worker: claim due notices under a lease, send them, mark them.
 
-Delivery is at-least-once. A worker takes a short lease on the rows it claims (with
+Delivery is at-least-once. A worker takes a lease on the rows it claims (with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, in an immediate transaction on SQLite), so two
-workers never take the same row; it sends outside any transaction and then marks each
-row sent. A worker that dies between sending and marking leaves its lease to run out,
-and the next worker sends again with the same idempotency key, which the gateway can use
-to drop the repeat.
+workers never take the same row; it sends outside any transaction and marks what it
+sent at least every ``MARK_EVERY`` seconds. A worker that dies (``kill -9``, a lost
+host) leaves its lease to run out (``OUTBOX_LEASE_SECONDS``, 5 minutes by default), and
+the next worker sends what it had not marked again, with the same idempotency key, which
+the gateway can use to drop the repeat: at most the last fraction of a second's notices
+go twice, never a whole batch. A worker sends from a batch only during the first half of
+its lease and gives the rest back, so a row is never sent by a live worker and taken by
+another at the same time, however slow the gateway.
 """
 
 from __future__ import annotations
@@ -26,8 +30,14 @@ from caseapp.models.enums import OutboxStatus
 from caseapp.models.types import utcnow
 from caseapp.notify.backends import Backend, DeliveryError, Notice, backend_for
 
+# The lease when OUTBOX_LEASE_SECONDS does not say: how long notices claimed by a worker
+# that died wait before another worker takes them.
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
+# Seconds between marks of what a batch has sent so far: one short transaction each, so
+# a fast backend (the log) still marks a whole batch at once, while a slow gateway's
+# notices are marked a few at a time and a killed worker repeats few of them.
+MARK_EVERY = 0.2
 
 
 def backoff(attempts: int) -> timedelta:
@@ -37,6 +47,12 @@ def backoff(attempts: int) -> timedelta:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_of(config: Mapping[str, Any]) -> timedelta:
+    """The lease a worker takes on the notices it claims (OUTBOX_LEASE_SECONDS)."""
+    seconds = config.get("OUTBOX_LEASE_SECONDS")
+    return LEASE if seconds is None else timedelta(seconds=int(seconds))
 
 
 @dataclass
@@ -56,7 +72,7 @@ class Claimed:
     notice: Notice
 
 
-def claim(worker_id: str, now: datetime, limit: int) -> list[Claimed]:
+def claim(worker_id: str, now: datetime, limit: int, lease: timedelta = LEASE) -> list[Claimed]:
     """Take a lease on up to ``limit`` due notices, in one short transaction."""
     stmt = (
         sa.select(OutboxMessage)
@@ -74,7 +90,7 @@ def claim(worker_id: str, now: datetime, limit: int) -> list[Claimed]:
     claimed = []
     for row in rows:
         row.claimed_by = worker_id
-        row.claimed_until = now + LEASE
+        row.claimed_until = now + lease
         claimed.append(
             Claimed(
                 row.id,
@@ -99,6 +115,16 @@ def _settle(row_id: int, worker_id: str, values: Mapping[str, Any]) -> None:
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker_id)
         .values(claimed_by=None, claimed_until=None, **values)
+    )
+    db.session.commit()
+
+
+def _release(worker_id: str, row_ids: Sequence[int]) -> None:
+    """Give back the lease on claimed rows this worker did not send: due at once again."""
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == worker_id)
+        .values(claimed_by=None, claimed_until=None)
     )
     db.session.commit()
 
@@ -137,25 +163,45 @@ def deliver_due(
 ) -> DeliveryReport:
     """Send the notices that are due, claiming ``limit`` at a time, until none is left
     or ``budget`` seconds have passed (0: one batch; None: no bound); return what
-    happened. Each batch is marked in one transaction after it was sent: a worker that
-    dies before that leaves its lease to run out, and the batch goes again with the
-    same keys (at-least-once)."""
+    happened. What a batch sent is marked at least every ``MARK_EVERY`` seconds: a
+    worker that dies before that leaves its lease to run out, and those notices go
+    again with the same keys (at-least-once). A batch is sent during the first half of
+    its lease only; what is left then is given back and claimed again."""
     worker_id = worker_id or default_worker_id()
     report = DeliveryReport()
     cache: dict[str, Backend] = dict(backends or {})
     max_attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
+    lease = lease_of(config)
     started = time.monotonic()
     while True:
-        batch = claim(worker_id, now or clock(), limit)
+        claimed_at = time.monotonic()
+        batch = claim(worker_id, now or clock(), limit, lease)
+        # A send begun in the first half of the lease ends before the lease does (the
+        # backends' own timeouts are far shorter), so no other worker takes the row
+        # while it is being sent.
+        send_until = claimed_at + lease.total_seconds() / 2
         settled: list[tuple[int, Mapping[str, Any]]] = []
+        marked_at = time.monotonic()
+        sent_up_to = 0  # items of the batch tried so far
         try:
             for item in batch:
+                # The first item always goes, so that every batch makes progress.
+                if sent_up_to and time.monotonic() >= send_until:
+                    break
+                sent_up_to += 1
                 settled.append((item.id, _send(item, config, cache, max_attempts, report, clock)))
+                if time.monotonic() - marked_at >= MARK_EVERY:
+                    _settle_all(worker_id, settled)
+                    settled, marked_at = [], time.monotonic()
         finally:
-            # What was sent before an unexpected error is marked all the same.
+            # What was sent before an unexpected error is marked all the same, and
+            # what was not tried is given back (the item that raised keeps its lease).
             if settled:
                 _settle_all(worker_id, settled)
-        if len(batch) < limit:
+            given_back = [item.id for item in batch[sent_up_to:]]
+            if given_back:
+                _release(worker_id, given_back)
+        if len(batch) < limit and not given_back:
             report.drained = True
             return report
         if budget is not None and time.monotonic() - started >= budget:
