@@ -346,6 +346,73 @@ def bench_http_command(
         raise SystemExit(1)
 
 
+@bench_cli.command("load")
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Simulated users at once.",
+)
+@click.option(
+    "--seconds",
+    type=click.IntRange(min=1),
+    default=120,
+    show_default=True,
+    help="How long the load lasts (spawning included).",
+)
+@click.option(
+    "--spawn-rate",
+    type=click.FloatRange(min=0.1),
+    default=20.0,
+    show_default=True,
+    help="Users started per second until all run.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="gunicorn's worker processes.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Threads per worker.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask: the database is a scratch one.")
+def bench_load_command(
+    users: int, seconds: int, spawn_rate: float, workers: int, threads: int, yes: bool
+) -> None:
+    """Start the production server on this database and load it with Locust: citizens,
+    Open311 clients, staff and supervisors at once; p50/p95 per page, errors, and every
+    acknowledged filing looked up. Fails on any 5xx, request without an answer, or
+    filing lost or stored twice."""
+    from caseapp.bench import load
+    from caseapp.bench.timings import count_cases
+    from caseapp.extensions import db
+
+    if not yes:
+        where = db.engine.url.render_as_string(hide_password=True)
+        click.confirm(f"load {where} with {users} users filing cases for {seconds} s?", abort=True)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"cases in the database: {count_cases():,}")
+    try:
+        run, check = load.run_load(app, users, seconds, spawn_rate, workers, threads, click.echo)
+    except RuntimeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from exc
+    for line in load.report(run, check):
+        click.echo(line)
+    reasons = load.failures(run, check)
+    for reason in reasons:
+        click.echo(f"FAILED: {reason}", err=True)
+    if reasons:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections import Counter, defaultdict
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from caseapp.bench import benchmark_names, seed
+from caseapp.bench import benchmark_names, load, seed
 from caseapp.extensions import db
-from caseapp.models import Case, CaseClock, CaseEvent, CaseNumberSequence, User
+from caseapp.models import ApiKey, Case, CaseClock, CaseEvent, CaseNumberSequence, User
 from caseapp.models.enums import (
     CONFIDENTIAL_KINDS,
     OPEN_STATUSES,
@@ -264,3 +268,156 @@ def test_a_seeded_new_case_holds_what_filing_gives(app_ctx: Flask, demo_base: No
         filed = {column: getattr(case, column) for column in FILED_COLUMNS}
         seeded = {column: row[column] for column in FILED_COLUMNS}
         assert seeded == filed, (kind, by_clerk)
+
+
+# --- bench load: the figures and the filings' check (the load itself runs in CI's
+# tools/bench-smoke on PostgreSQL: 30 users for 20 seconds) ----------------------------
+
+
+def _results(requests: list[tuple[str, int, float]], **extra: object) -> dict[str, object]:
+    """A results file's contents as the locustfile writes them."""
+    return {"started": 100.0, "stopped": 110.0, "users": {"Citizen": 3, "Intake": 1},
+            "requests": requests, "connection_errors": [], "task_errors": [],
+            "filings": [["web", "LT-000000000001", "YC2026-000001"]], "lost": [], **extra}  # fmt: skip
+
+
+def test_load_figures_per_page() -> None:
+    case_page = [("GET /staff/cases/<number>", 200, float(ms)) for ms in range(1, 101)]
+    run = load.read_results(
+        _results(
+            [
+                *case_page,
+                ("POST /staff/cases/<number>/act/dispatch", 302, 30.0),
+                ("POST /staff/cases/<number>/act/dispatch", 409, 20.0),
+                ("POST /staff/cases/<number>/act/dispatch", 409, 25.0),
+                ("POST /staff/cases/<number>/act/dispatch", 400, 10.0),
+                ("GET /", 200, 5.0),
+            ]
+        )
+    )
+    assert run.user_count == 4 and run.seconds == 10.0
+    assert run.requests == 105 and run.per_second == 10.5
+    pages = {p.name: p for p in run.pages}
+    assert [p.name for p in run.pages] == sorted(pages)
+    case = pages["GET /staff/cases/<number>"]
+    assert (case.count, case.p50_ms, case.p95_ms, case.max_ms) == (100, 50.5, 95.05, 100.0)
+    dispatch = pages["POST /staff/cases/<number>/act/dispatch"]
+    assert dispatch.client_errors == {400: 1, 409: 2}
+    assert dispatch.server_errors == 0 and dispatch.unanswered == 0
+    # Refusals and conflicts are answers: the run passes.
+    check = load.FilingCheck(acknowledged=1, stored_once=1, new_cases=1)
+    assert load.failures(run, check) == []
+    lines = load.report(run, check)
+    assert lines[0] == "users 4 (Citizen 3, Intake 1), seconds 10.0, requests 105, 10.5 requests/s"
+    row = next(line for line in lines if line.startswith("POST /staff/cases/<number>/act/dispatch"))
+    assert row.split()[-2:] == ["400×1", "409×2"]
+    assert any(line.startswith("all pages ") and " 105 " in line for line in lines)
+    assert any("filings acknowledged 1 (web 1, Open311 0): stored exactly once 1" in line
+               for line in lines)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("requests", "extra", "reason"),
+    [
+        ([("GET /stats", 500, 3.0), ("GET /stats", 200, 2.0)], {}, "1 answers were 5xx"),
+        ([("GET /", 0, 60000.0)], {"connection_errors": ["GET /: timeout"]},
+         "1 requests had no answer"),
+        ([("GET /", 200, 1.0)], {"task_errors": ["Citizen: KeyError('x')"]},
+         "1 user tasks failed"),
+        ([("GET /", 200, 1.0)], {"filings": []}, "no filing was acknowledged"),
+    ],
+)  # fmt: skip
+def test_load_fails_on_errors(
+    requests: list[tuple[str, int, float]], extra: dict[str, object], reason: str
+) -> None:
+    run = load.read_results(_results(requests, **extra))
+    reasons = load.failures(run, load.FilingCheck(acknowledged=1, stored_once=1, new_cases=1))
+    assert len(reasons) == 1 and reasons[0].startswith(reason), reasons
+
+
+def test_load_checks_every_filing_in_the_database(app_ctx: Flask, demo_base: None) -> None:
+    before = new_case()  # not the run's: filed before it
+    after_id = load.last_case_id()
+    serial = iter(f"LT-{n:012x}" for n in range(1, 100))
+
+    def filing(via: str = "web") -> tuple[load.Filing, str]:
+        s = next(serial)
+        case = new_case(description=f"红旗西街人行道砖块松动，老人容易绊倒。（{s}）")
+        return load.Filing(via, s, case.number), s
+
+    good = [filing(), filing("open311"), filing()]
+    acknowledged = [f for f, _s in good]
+    passed = load.check_filings(after_id, acknowledged, [])
+    assert passed.ok and load.failures(_passing_run(), passed) == []
+    assert (passed.acknowledged, passed.stored_once, passed.new_cases) == (3, 3, 3)
+    assert before.number not in passed.unexplained
+
+    # A filing whose answer was lost but which was stored; one lost and not stored.
+    stored_lost, lost_serial = filing()
+    lost = [load.LostAnswer("web", lost_serial, "POST: 0"),
+            load.LostAnswer("open311", next(serial), "stopped")]  # fmt: skip
+    # An acknowledged number never stored; one stored for another filing; a filing
+    # stored twice; a case nobody filed.
+    missing = load.Filing("web", next(serial), "YC2026-999999")
+    other, _s = filing()
+    wrong = load.Filing("web", next(serial), other.number)
+    twice, twice_serial = filing()
+    new_case(description=f"同一件事又存了一次（{twice_serial}）")
+    stray = new_case(description="谁也没有提交过的案件")
+    check = load.check_filings(
+        after_id,
+        [*acknowledged, missing, wrong, twice],
+        [*lost, load.LostAnswer("web", other.serial, "x")],
+    )
+    assert check.missing == 1
+    assert check.wrong == [other.number]
+    assert check.doubled == [twice_serial]
+    assert check.unexplained == [stray.number]
+    assert check.stored_once == 3 and check.new_cases == 8
+    assert (check.lost, check.lost_stored) == (3, 2)
+    assert not check.ok
+    reasons = load.failures(_passing_run(), check)
+    assert [r.split(" ", 1)[1] for r in reasons] == [
+        "acknowledged numbers are not stored",
+        "acknowledged numbers hold another filing",
+        "filings are stored more than once",
+        "new cases were neither acknowledged nor lost",
+    ]
+    assert stored_lost.number not in check.unexplained
+
+
+def _passing_run() -> load.LoadRun:
+    return load.read_results(_results([("GET /", 200, 1.0)]))
+
+
+def test_load_staff_parts_are_demo_accounts() -> None:
+    parts = load.staff_parts()
+    assert parts == {
+        "intake": ["intake"],
+        "handler": ["handler", "handler2"],
+        "lead": ["lead"],
+        "supervisor": ["supervisor", "leader"],
+    }
+
+
+def test_load_locustfile_loads_in_locust() -> None:
+    """Locust (a subprocess: gevent stays out of this one) imports the locustfile and
+    finds its users."""
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "locust"), "-f", str(load.LOCUSTFILE), "--list"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    users = {line.strip() for line in listed.stdout.splitlines()}
+    assert {"Citizen", "Open311Client", "Intake", "Lead", "Handler", "Supervisor"} <= users
+
+
+def test_load_asks_and_refuses_bad_input(app: Flask, runner: FlaskCliRunner) -> None:
+    for args in (["--users", "0"], ["--seconds", "0"], ["--spawn-rate", "0"], ["--workers", "0"]):
+        result = runner.invoke(args=["bench", "load", *args])
+        assert result.exit_code == 2 and "Invalid value" in result.output, args
+    result = runner.invoke(args=["bench", "load", "--users", "5"], input="n\n")
+    assert result.exit_code == 1 and "with 5 users" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
