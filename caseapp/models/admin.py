@@ -33,9 +33,14 @@ class ApiKey(db.Model):
 
 class ApiFiling(db.Model):
     """A case filed through the Open311 API: which key filed it, the token that finds
-    it again (``tokens/{token}``), and the media link the client sent, kept as a link."""
+    it again (``tokens/{token}``), and the media link the client sent, kept as a link.
+
+    A client that sent an ``Idempotency-Key`` may send the filing again under it (its
+    answer was lost): the key is unique per API key, so a retry, even one arriving
+    while the first is being filed, answers this filing instead of filing again."""
 
     __tablename__ = "api_filings"
+    __table_args__ = (sa.UniqueConstraint("api_key_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
@@ -43,6 +48,12 @@ class ApiFiling(db.Model):
     token: Mapped[str] = mapped_column(sa.String(40), unique=True)
     media_url: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The client's Idempotency-Key (none: the client sent none; keys of other API keys
+    # never collide), the SHA-256 of the filing's parameters (a retry must send the
+    # same ones) and the first answer's notice, so that a retry gets the same answer.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
+    request_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    notice_params: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     api_key: Mapped[ApiKey] = relationship()
 

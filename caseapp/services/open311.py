@@ -11,11 +11,13 @@ as JSON or XML.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,7 +41,7 @@ from caseapp.services.access import tracking as citizen
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.lifecycle import Actor
-from caseapp.services.errors import NotFound, ValidationFailed
+from caseapp.services.errors import DomainError, NotFound, ValidationFailed
 from caseapp.services.filing import cases, catalog, duplicates
 from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.messages import N_, Message
@@ -417,12 +419,44 @@ class ApiRequest:
 
 @dataclass(frozen=True)
 class Filed:
-    """What ``POST requests`` answers."""
+    """What ``POST requests`` answers; ``replayed``: the answer of an earlier filing
+    under the same Idempotency-Key, nothing filed now."""
 
     service_request_id: str
     token: str
     service_notice: str | Message
     account_id: None = None
+    replayed: bool = False
+
+
+# A client's Idempotency-Key: 1 to 100 printable ASCII characters (space to tilde).
+IDEMPOTENCY_KEY = re.compile(r"[ -~]{1,100}")
+IDEMPOTENCY_KEY_FIELD = "Idempotency-Key"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was sent before with other parameters (HTTP 422)."""
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    """The key as given, without the spaces around it (HTTP drops them); None when
+    none was sent; ValidationFailed when it is empty, too long or not printable ASCII."""
+    if value is None:
+        return None
+    key = value.strip(" \t")
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationFailed(
+            "not an idempotency key",
+            {IDEMPOTENCY_KEY_FIELD: N_("Give 1 to 100 printable ASCII characters.")},
+        )
+    return key
+
+
+def request_digest(filing: ApiRequest) -> str:
+    """The SHA-256 of the filing's parameters, whatever their order in the body
+    (unknown parameters and the api_key are not among them)."""
+    canonical = json.dumps(asdict(filing), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _yes(value: str) -> bool:
@@ -525,14 +559,36 @@ def _api_errors(error: ValidationFailed) -> ValidationFailed:
 
 
 @one_transaction
-def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -> Filed:
+def file_request(
+    filing: ApiRequest,
+    key: ApiKey,
+    now: datetime | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> Filed:
     """File a request for a citizen through the web form's own service (validation,
     deadlines, receipt notice), remembering the key, a token and the media link. The
     key holder has the citizen's agreement to the privacy notice, as its terms require.
     An open request it may repeat is named in the notice for the client, and staff see
-    it on the case to merge."""
+    it on the case to merge.
+
+    With an ``idempotency_key`` (the client's Idempotency-Key header, as sent), a
+    filing this API key made under it before is answered again instead (``replayed``);
+    IdempotencyKeyReused if that filing had other parameters. Two filings under one key
+    arriving at once are told apart by the unique key, not by the look-up: the second
+    one's insert fails, its case is rolled back, and it answers the first."""
     now = cases.now_or(now)
     errors: dict[str, Any] = {}
+    digest = request_digest(filing)
+    try:
+        idempotency_key = check_idempotency_key(idempotency_key)
+    except ValidationFailed as error:
+        errors.update(error.field_errors)
+        idempotency_key = None
+    if idempotency_key is not None:
+        earlier = _filed_under(key, idempotency_key)
+        if earlier is not None:
+            return _answer_again(earlier, digest)
     code = filing.service_code.strip()
     category = catalog.active_category(code) if usable_identifier(code) else None
     if category is None:
@@ -592,38 +648,87 @@ def file_request(filing: ApiRequest, key: ApiKey, now: datetime | None = None) -
     token = secrets.token_urlsafe(18)
     try:
         case, _key = cases.file_case(new, Actor.api(), now)
+        notice = _notice_params(case, [m.case.number for m in matches])
         db.session.add(
             ApiFiling(
-                case_id=case.id, api_key_id=key.id, token=token, media_url=media_url, created_at=now
+                case_id=case.id,
+                api_key_id=key.id,
+                token=token,
+                media_url=media_url,
+                created_at=now,
+                idempotency_key=idempotency_key,
+                request_digest=digest if idempotency_key is not None else None,
+                notice_params=notice if idempotency_key is not None else None,
             )
         )
         lifecycle.commit()
     except ValidationFailed as error:
         db.session.rollback()
         raise _api_errors(error) from None
+    except sa.exc.IntegrityError:
+        # A filing under the same key got in first (its transaction committed while
+        # this one waited): this one's case, number included, is rolled back.
+        db.session.rollback()
+        earlier = _filed_under(key, idempotency_key) if idempotency_key is not None else None
+        if earlier is None:
+            raise
+        return _answer_again(earlier, digest)
     except Exception:
         db.session.rollback()
         raise
-    return Filed(case.number, token, _filing_notice(case, [m.case.number for m in matches]))
+    return Filed(case.number, token, _filing_notice(notice))
 
 
-def _filing_notice(case: Case, repeats: list[str]) -> Message:
+def _filed_under(key: ApiKey, idempotency_key: str) -> tuple[ApiFiling, str] | None:
+    """The filing ``key`` made under ``idempotency_key``, with its case's number."""
+    found = db.session.execute(
+        sa.select(ApiFiling, Case.number)
+        .join(Case, Case.id == ApiFiling.case_id)
+        .where(ApiFiling.api_key_id == key.id, ApiFiling.idempotency_key == idempotency_key)
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def _answer_again(earlier: tuple[ApiFiling, str], digest: str) -> Filed:
+    """The first answer of a filing, for a retry with the same parameters."""
+    filing, number = earlier
+    if filing.request_digest != digest:
+        raise IdempotencyKeyReused(
+            "the Idempotency-Key was used with other parameters",
+            reason=N_(
+                "This Idempotency-Key was used for a different request; "
+                "send a new key with a new request."
+            ),
+        )
+    # Set with every key (a filing without one is never answered again).
+    notice = _filing_notice({**(filing.notice_params or {}), "number": number})
+    return Filed(number, filing.token, notice, replayed=True)
+
+
+def _notice_params(case: Case, repeats: list[str]) -> dict[str, str]:
+    """What the filing's notice says: its number, when it will be accepted or refused,
+    the open requests it may repeat."""
     accept_by = case.next_deadline_at
     zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
     when = accept_by.astimezone(zone).isoformat(timespec="minutes") if accept_by else ""
-    if repeats:
+    return {"number": case.number, "when": when, "repeats": ", ".join(repeats)}
+
+
+def _filing_notice(params: Mapping[str, str]) -> Message:
+    when = params.get("when", "")
+    if params.get("repeats"):
         return Message(
             N_(
                 "Received as %(number)s; it will be accepted or refused by %(when)s. "
                 "It may repeat the open request %(repeats)s; if so, staff will merge them."
             ),
-            number=case.number,
+            number=params["number"],
             when=when,
-            repeats=", ".join(repeats),
+            repeats=params["repeats"],
         )
     return Message(
         N_("Received as %(number)s; it will be accepted or refused by %(when)s."),
-        number=case.number,
+        number=params["number"],
         when=when,
     )
 

@@ -144,6 +144,7 @@ ERROR_TEXT = {
     400: "A parameter is missing or not valid; one error per reason.",
     403: "The api_key is missing, unknown or revoked.",
     404: "No such service, request or token.",
+    422: "The Idempotency-Key was sent before with other parameters; nothing was filed.",
     429: "Too many requests from this key or address; try again later.",
 }
 
@@ -161,6 +162,18 @@ def _responses(fmt: str, ok: int, schema: Schema, description: str, errors: list
     responses = {str(ok): _answer(fmt, schema, description)}
     for status in [*errors, 429]:
         responses[str(status)] = _answer(fmt, _list("Error"), ERROR_TEXT[status])
+    return responses
+
+
+def _filing_responses(fmt: str) -> Schema:
+    responses = _responses(
+        fmt,
+        201,
+        _list("Filed"),
+        "The request was filed (or, under an Idempotency-Key sent before, had been).",
+        [400, 403, 422],
+    )
+    responses["201"]["headers"] = REPLAYED
     return responses
 
 
@@ -207,8 +220,35 @@ FILING_FIELDS: dict[str, Schema] = {
 }
 FILING_NOTE = (
     "Answers to the service's attributes go in `attribute[code]` fields (repeated, or "
-    "`attribute[code][]`, for a multivaluelist). Parameters not listed are ignored."
+    "`attribute[code][]`, for a multivaluelist). Parameters not listed are ignored.\n\n"
+    "**Retrying safely.** A client may send an `Idempotency-Key` header, e.g. a UUID "
+    "made for this filing. If the answer is lost (a timeout, a dropped connection), "
+    "send the same filing again with the same key: the first filing's answer comes back "
+    "(201, the same `service_request_id`, `token` and `service_notice`, with the header "
+    "`Idempotent-Replayed: true`) and nothing is filed again, even when the retry "
+    "arrives while the first is still being filed. A key belongs to the API key that "
+    "sent it and is kept as long as the request. The same parameters in another order "
+    "are the same filing (the api_key and parameters not listed do not count); other "
+    "parameters under a key already used are refused with 422. A filing refused with a "
+    "4xx does not use its key."
 )
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "caseapp's own: 1 to 100 printable ASCII characters (space to tilde) naming this "
+        "filing, so that a retry under it files nothing twice; anything else is a 400."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[ -~]+$"},
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the answer of an earlier filing under the "
+        "same Idempotency-Key (nothing was filed now).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def _operations(fmt: str) -> dict[str, Schema]:
@@ -270,7 +310,7 @@ def _operations(fmt: str) -> dict[str, Schema]:
                 "summary": "File a service request for a citizen",
                 "description": FILING_NOTE,
                 "operationId": f"create_request_{fmt}",
-                "parameters": [_query("api_key", "The key, if not in the body.")],
+                "parameters": [_query("api_key", "The key, if not in the body."), IDEMPOTENCY_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -285,9 +325,7 @@ def _operations(fmt: str) -> dict[str, Schema]:
                         for media in ("application/x-www-form-urlencoded", "multipart/form-data")
                     },
                 },
-                "responses": _responses(
-                    fmt, 201, _list("Filed"), "The request was filed.", [400, 403]
-                ),
+                "responses": _filing_responses(fmt),
             },
         },
         f"{PREFIX}/requests/{{service_request_id}}.{fmt}": {

@@ -17,6 +17,7 @@ from caseapp.extensions import limiter
 from caseapp.labels import status_label
 from caseapp.models.types import utcnow
 from caseapp.services import open311
+from caseapp.services.access import security_log
 from caseapp.services.admin import api_keys
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from caseapp.services.messages import N_, Message
@@ -36,7 +37,9 @@ from caseapp.web.open311.openapi import openapi_document
 FORMAT = "<any(json, xml):fmt>"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint's shape last changed (the discovery's changeset); move it on with it.
-CHANGESET = "2026-11-27T00:00:00+08:00"
+CHANGESET = "2026-12-05T00:00:00+08:00"
+# Set on the answer to a retried filing (an Idempotency-Key sent before): nothing filed.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def _read_limit() -> str:
@@ -194,12 +197,16 @@ def show_request(service_request_id: str, fmt: str) -> Response:
 def create_request(fmt: str) -> Response:
     given = _given_key()
     if not given:
+        security_log.record_api_key_refused(given)
         raise NotAllowed(N_("An api_key is required to file a request."))
     key = api_keys.key_for(given)
     if key is None:
+        security_log.record_api_key_refused(given)
         raise NotAllowed(N_("The api_key is not valid, or has been revoked."))
     filing = open311.ApiRequest.from_params(request.form.items(multi=True))
-    filed = open311.file_request(filing, key)
+    filed = open311.file_request(
+        filing, key, idempotency_key=request.headers.get(open311.IDEMPOTENCY_KEY_FIELD)
+    )
     body = [
         {
             "service_request_id": filed.service_request_id,
@@ -208,7 +215,12 @@ def create_request(fmt: str) -> Response:
             "account_id": filed.account_id,
         }
     ]
-    return respond(fmt, "service_requests", "request", body, status=201)
+    # A retry under an Idempotency-Key gets the first answer, status included; the
+    # header tells a client that cares that nothing was filed this time.
+    answer = respond(fmt, "service_requests", "request", body, status=201)
+    if filed.replayed:
+        answer.headers[REPLAYED_HEADER] = "true"
+    return answer
 
 
 @bp.route(f"/tokens/<token_id>.{FORMAT}")
@@ -248,6 +260,11 @@ def _field_reason(name: str, reason: Any) -> str:
 @bp.errorhandler(NotAllowed)
 def forbidden(error: NotAllowed) -> Response:
     return error_answer(403, [error.message], requested_format(request.path))
+
+
+@bp.errorhandler(open311.IdempotencyKeyReused)
+def key_reused(error: open311.IdempotencyKeyReused) -> Response:
+    return error_answer(422, [error.reason or error.message], requested_format(request.path))
 
 
 @bp.errorhandler(NotFound)
