@@ -16,7 +16,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # out as workers get free. PYTEST_ARGS adds to them (e.g. -m 'not browser').
 XDIST ?= -n auto --dist worksteal
 
-.PHONY: run serve test bench-smoke install install-test browser-deps lint translations clean
+.PHONY: run serve test bench-smoke bench-load install install-test browser-deps lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ test: install-test browser-deps
 # Every bench command at 10,000 cases on the scratch database DATABASE_URL names (CI).
 bench-smoke: install
 	tools/bench-smoke
+
+# 200 users for 2 minutes against the production server on DATABASE_URL's database (a
+# scratch one: it files cases); docs/benchmarks.md. Locust comes with the test extras.
+bench-load: install-test
+	$(BIN)/flask --app caseapp bench load
 
 lint: install-test
 	$(BIN)/ruff check --fix caseapp tests config.py migrations/env.py tools

@@ -174,24 +174,29 @@ def staff_parts() -> dict[str, list[str]]:
     return dict(parts)
 
 
-def prepare(log: Callable[[str], None]) -> str:
+def prepare(log: Callable[[str], None]) -> tuple[int, str]:
     """The demo base (departments, categories, the demo staff) where it is missing, and
-    a new Open311 key for this run; returns the key."""
+    a new Open311 key for this run; returns the key's id and the key."""
     from caseapp.demo.base import load_base
     from caseapp.services.admin import api_keys
 
     made = load_base()
     if any(made.values()):
         log(f"demo base added: {made}")
-    _key, raw = api_keys.create_key(f"bench load {time.strftime('%Y-%m-%d %H:%M:%S')}", None)
+    key, raw = api_keys.create_key(f"bench load {time.strftime('%Y-%m-%d %H:%M:%S')}", None)
     db.session.commit()
-    return raw
+    return key.id, raw
 
 
 def last_case_id() -> int:
+    """The newest case's id (0 when there is none): the run's cases come after it."""
     found = db.session.scalar(sa.select(sa.func.max(Case.id)))
     db.session.rollback()
     return found or 0
+
+
+def _locust() -> Path:
+    return Path(sys.executable).parent / "locust"
 
 
 def run_locust(
@@ -209,7 +214,7 @@ def run_locust(
         "CASEAPP_LOAD_PASSWORD": DEMO_PASSWORD,
     }
     command = [
-        str(Path(sys.executable).parent / "locust"),
+        str(_locust()),
         "-f", str(LOCUSTFILE),
         "--headless",
         "--host", url,
@@ -364,12 +369,20 @@ def run_load(
     log: Callable[[str], None],
 ) -> tuple[LoadRun, FilingCheck]:  # fmt: skip
     """The whole test: prepare, serve, load, then look the filings up."""
-    api_key = prepare(log)
+    if not _locust().exists():
+        raise RuntimeError("Locust is not installed: it comes with the test extras (.[test])")
+    from caseapp.services.admin import api_keys
+
+    key_id, api_key = prepare(log)
     after_id = last_case_id()
     db.session.remove()  # a command's transaction would hold SQLite's write lock
     scratch = Path(tempfile.mkdtemp(prefix="caseapp-bench-load-"))
-    with http.production_server(app, workers, threads, log) as url:
-        results = run_locust(url, users, seconds, spawn_rate, api_key, scratch, log)
+    try:
+        with http.production_server(app, workers, threads, log) as url:
+            results = run_locust(url, users, seconds, spawn_rate, api_key, scratch, log)
+    finally:
+        api_keys.revoke_key(key_id, None)  # the run's key opens nothing after it
+        db.session.commit()
     # The server has stopped: every request it took is answered and committed.
     run = read_results(json.loads(results.read_text(encoding="utf-8")))
     return run, check_filings(after_id, run.filings, run.lost)

@@ -219,10 +219,11 @@ class Citizen(FastHttpUser):
 
     @task(4)
     def track_my_case(self) -> None:
+        # A citizen comes to file a request first, and tracks it afterwards.
         if self.tracked:
             self._track(random.choice(self.tracked))  # noqa: S311
         else:
-            self.client.get("/track", name="GET /track")
+            self.file_request()
 
     @task(1)
     def read_statistics(self) -> None:
