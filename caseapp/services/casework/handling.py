@@ -261,8 +261,13 @@ def ask_citizen(
 
 
 def _end_pause(case: Case, now: datetime, math: deadlines.DeadlineMath) -> None:
+    """End the pause now. The reply window bounds every pause (DESIGN §4): a pause ended
+    after the window closed (a reassignment, a reply or a sweep that came late) moves the
+    deadlines only by the window's time, not by the days nobody was waiting for."""
+    windows = deadlines.running(case, Clock.REPLY_WINDOW)
+    ended = min([now, *(row.due_at for row in windows)])
     deadlines.stop_clock(case, Clock.REPLY_WINDOW, now)
-    deadlines.resume_all(case, now, math)
+    deadlines.resume_all(case, ended, math)
     case.paused_at = None
 
 

@@ -128,6 +128,33 @@ def test_the_reply_window_passing_resumes_the_clocks() -> None:
     assert events(case)[-1] is EventAction.REPLY_WINDOW_PASSES
 
 
+@pytest.mark.parametrize("ended_by", ["reply", "reassign", "late sweep"])
+def test_the_reply_window_bounds_a_pause_that_ends_late(ended_by: str) -> None:
+    """A pause ended after its window closed — nobody swept in time — moves the deadline
+    only by the window (DESIGN §4: the reply window bounds every pause); found by the
+    workflow state machine, where a reassignment three months on moved it by three."""
+    case = case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0))
+    casework.ask_citizen(
+        case, staff("handler"), "请补充照片", version=None, now=local(2026, 11, 3, 10, 0)
+    )
+    window = due(case, Clock.REPLY_WINDOW)
+    late = window + timedelta(days=40)
+    if ended_by == "reply":
+        casework.citizen_replies(case, Actor.citizen(), "照片已上传", version=None, now=late)
+    elif ended_by == "reassign":
+        casework.reassign_case(
+            case, staff("supervisor"), department("cgj").id, "职责调整", version=None, now=late
+        )
+    else:
+        casework.reply_window_passes(case, now=late)
+    on_time = case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0))
+    casework.ask_citizen(
+        on_time, staff("handler"), "请补充照片", version=None, now=local(2026, 11, 3, 10, 0)
+    )
+    casework.reply_window_passes(on_time, now=window)
+    assert due(case, Clock.RESOLVE) == due(on_time, Clock.RESOLVE) > local(2026, 11, 6)
+
+
 def test_extension_within_the_cap_moves_the_deadline() -> None:
     case = case_in(CaseStatus.IN_PROGRESS, now=local(2026, 11, 2, 9, 0))
     before = due(case, Clock.RESOLVE)
