@@ -27,6 +27,12 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def cookie_name(name: str, secure: bool) -> str:
+    """``__Host-name`` for a cookie sent over https only, else ``name`` (a browser drops
+    a __Host- cookie that is not Secure, so plain http keeps the bare name)."""
+    return f"__Host-{name}" if secure else name
+
+
 def default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'caseapp.sqlite3'}"
 
@@ -77,13 +83,20 @@ class Config:
     LANGUAGES = ("zh_CN", "en")
 
     # --- sessions and cookies -----------------------------------------------------------
-    SESSION_COOKIE_NAME = "caseapp_session"
+    # Secure cookies by default; the local demo over plain http turns this off. A secure
+    # cookie is named with the __Host- prefix: browsers then keep it only if it came over
+    # https, for this host alone (no Domain) and the whole site (Path=/), so no sibling
+    # site or plain-http page can plant or overwrite it (ASVS 5.0 3.3.1, 3.3.3).
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_NAME = cookie_name("caseapp_session", SESSION_COOKIE_SECURE)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    # Secure cookies by default; the local demo over plain http turns this off.
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    # Flask-Login's "remember me" cookie: never set (the sign-in offers no such choice),
+    # held to the same flags should it ever be.
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_NAME = cookie_name("caseapp_remember", SESSION_COOKIE_SECURE)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     STAFF_IDLE_TIMEOUT_MINUTES = _int("STAFF_IDLE_TIMEOUT_MINUTES", 30)
     # However active, a staff session ends this long after its sign-in.
     STAFF_SESSION_MAX_HOURS = _int("STAFF_SESSION_MAX_HOURS", 12)
@@ -172,7 +185,9 @@ class DemoConfig(Config):
     DEMO = True
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_NAME = cookie_name("caseapp_session", SESSION_COOKIE_SECURE)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_NAME = cookie_name("caseapp_remember", SESSION_COOKIE_SECURE)
 
 
 class TestConfig(Config):
@@ -184,7 +199,9 @@ class TestConfig(Config):
         f"sqlite:///{INSTANCE_DIR / 'test.sqlite3'}"
     )
     SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = cookie_name("caseapp_session", SESSION_COOKIE_SECURE)
     REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = cookie_name("caseapp_remember", SESSION_COOKIE_SECURE)
     RATELIMIT_STORAGE_URI = "memory://"
     # Cheap hashing keeps the suite fast; production parameters are tested on their own.
     ARGON2_TIME_COST = 1

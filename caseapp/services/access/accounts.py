@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,7 +16,9 @@ from caseapp.models import Department, User, UserRole
 from caseapp.models.enums import Role
 from caseapp.models.types import utcnow
 from caseapp.security import password_hasher
+from caseapp.services.access import security_log
 from caseapp.services.access.common_passwords import is_common
+from caseapp.services.access.security_log import Refusal, SecurityEvent
 from caseapp.services.admin import audit
 from caseapp.services.errors import ValidationFailed
 from caseapp.services.messages import N_, Message
@@ -87,27 +90,50 @@ def _dummy_hash() -> str:
     return _UNKNOWN_USER_HASH[key]
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: the user, or why not (for the audit log only: the
+    visitor is told the same whatever the reason)."""
+
+    user: User | None
+    refusal: Refusal | None = None
+
+
 @one_transaction
-def authenticate(username: str, password: str, now: datetime | None = None) -> User | None:
-    """The active user with this username and password, or None — one answer for all
-    failures (unknown user, wrong password, deactivated account)."""
+def sign_in(username: str, password: str, now: datetime | None = None) -> SignIn:
+    """Check a username and password. The active account they name signs in (its
+    last sign-in time kept); any failure (unknown user, wrong password, deactivated
+    account) takes the same time and is written to the audit log with its reason."""
     hasher = password_hasher()
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+    refusal = None
     if user is None:
         with contextlib.suppress(VerificationError, InvalidHashError):
             hasher.verify(_dummy_hash(), password)
-        return None
-    try:
-        hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if not user.active:
-        return None
+        refusal = Refusal.UNKNOWN_ACCOUNT
+    elif not _verifies(user, password):
+        refusal = Refusal.WRONG_PASSWORD
+    elif not user.active:
+        refusal = Refusal.INACTIVE_ACCOUNT
+    if refusal is not None:
+        security_log.add_sign_in_refused(username, refusal, user)
+        db.session.commit()
+        return SignIn(None, refusal)
+    assert user is not None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     user.last_login_at = now or utcnow()
+    # Every sign-in is logged; only refusals go to the audit table too (a row per staff
+    # sign-in would bury the admins' changes there).
+    audit.log_security_event(SecurityEvent.SIGNED_IN, actor=user, subject=user.id)
     db.session.commit()
-    return user
+    return SignIn(user)
+
+
+def authenticate(username: str, password: str, now: datetime | None = None) -> User | None:
+    """The active user with this username and password, or None — one answer for all
+    failures (unknown user, wrong password, deactivated account). See ``sign_in``."""
+    return sign_in(username, password, now).user
 
 
 def load_session_user(session_id: str) -> User | None:
@@ -129,8 +155,9 @@ def new_session_token() -> str:
 @one_transaction
 def end_sessions(user: User) -> None:
     """Sign every session of this account out (at sign-out: a cookie copied before it
-    must not open a page after it)."""
+    must not open a page after it), and log the sign-out."""
     user.session_token = new_session_token()
+    audit.log_security_event(SecurityEvent.SIGNED_OUT, actor=user, subject=user.id)
     db.session.commit()
 
 
@@ -171,6 +198,7 @@ def change_own_password(
     the demand to change an issued password, and writes an audit row without either
     password. ValidationFailed names the field and the reason."""
     if not _verifies(user, current_password):
+        security_log.record_password_change_refused(user, Refusal.WRONG_CURRENT_PASSWORD)
         raise ValidationFailed(
             "the current password is not right",
             {"current_password": N_("The current password is not right.")},
@@ -179,6 +207,7 @@ def change_own_password(
     if problem is None and secrets.compare_digest(new_password.encode(), current_password.encode()):
         problem = N_("The new password must differ from the current one.")
     if problem is not None:
+        security_log.record_password_change_refused(user, Refusal.NEW_PASSWORD_REFUSED)
         raise ValidationFailed("the new password was refused", {"new_password": problem})
     forced = user.must_change_password
     user.password_hash = hash_password(new_password)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from caseapp.extensions import db
 from caseapp.models import Case, CaseMilestone, LedgerItem, User
 from caseapp.models.enums import EventAction, Role
+from caseapp.services.admin import audit
 from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.intake import required_text
@@ -197,6 +198,22 @@ def reveal_contact(case: Case, actor: Actor, now: datetime | None = None) -> Con
     if not may_see_identity(case, capacities):
         raise NotAllowed("the citizen's identity is confidential for this case")
     lifecycle.apply_action(case, EventAction.REVEAL_CONTACT, actor, now, expected_version=None)
+    # The audit log keeps who saw which kinds of data of which case, from where and
+    # when, in the reveal's own transaction; never the data itself.
+    shown = {
+        "name": case.citizen_name,
+        "phone": case.citizen_phone,
+        "email": case.citizen_email,
+        "postal_address": case.citizen_postal_address,
+    }
+    audit.security_event(
+        "reveal_contact",
+        entity=audit.PERSONAL_DATA,
+        actor=actor.user,
+        subject=case.number,
+        detail={"fields": [field for field, value in shown.items() if value]},
+        now=now,
+    )
     lifecycle.commit()
     return Contact(
         case.citizen_name, case.citizen_phone, case.citizen_email, case.citizen_postal_address

@@ -9,18 +9,21 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from caseapp.extensions import login_manager
+from caseapp import db_setup
+from caseapp.extensions import db, login_manager
 from caseapp.models import User
 from caseapp.security import SessionEnd, staff_session_end, touch_idle_clock
-from caseapp.services.access import accounts
+from caseapp.services.access import accounts, security_log
 
 bp = Blueprint("auth", __name__)
 
 # Session keys that are the visitor's display choices, not the sign-in: they survive
 # signing in and out.
 KEPT_ACROSS_SIGN_IN = ("lang", "text_size")
-# The faces an account with an issued password may not open until it chose its own.
+# The faces an account with an issued password may not open until it chose its own;
+# a refusal (403, 404) on them to a signed-in account is written to the audit log.
 STAFF_FACES = frozenset({"staff", "supervisor", "admin"})
+REFUSALS = frozenset({403, 404})
 
 
 def clear_session_but_preferences() -> None:
@@ -83,6 +86,34 @@ def init_login(app: Flask) -> None:
         else:
             return None
         return redirect(url_for("auth.login", next=request.path))
+
+    app.after_request(record_refused_access)
+
+
+def record_refused_access(response: Response) -> Response:
+    """Write to the audit log each page of the staff faces refused to a signed-in account:
+    a 403, or a 404 (a case the user may not see is answered as one that does not
+    exist, so every 404 of these faces is written). Other answers cost nothing: the
+    status and blueprint are read before anything else."""
+    if response.status_code not in REFUSALS or request.blueprint not in STAFF_FACES:
+        return response
+    if not current_user.is_authenticated:
+        return response
+    user_id: int = current_user.id
+    # The view is done: nothing it left uncommitted may be written with the event (a
+    # refusal half-way must stay unwritten). Its transaction ends here, and on SQLite
+    # a page's read transaction cannot write: what follows is a writing unit.
+    db.session.rollback()
+    request.environ[db_setup.UNIT_KEY] = "write"
+    number = (request.view_args or {}).get("number")
+    security_log.record_access_refused(
+        user_id,
+        status=response.status_code,
+        method=request.method,
+        path=request.path,
+        case_number=number if isinstance(number, str) else None,
+    )
+    return response
 
 
 from caseapp.web.auth import routes  # noqa: E402,F401

@@ -139,15 +139,15 @@ def test_change_own_password_ends_other_sessions_and_is_audited(
 
 
 @pytest.mark.parametrize(
-    ("current", "new", "field"),
+    ("current", "new", "field", "reason"),
     [
-        ("wrong-password", "lantern cobalt orchard", "current_password"),
-        ("demo-password", "demo-password", "new_password"),
-        ("demo-password", "short", "new_password"),
+        ("wrong-password", "lantern cobalt orchard", "current_password", "wrong_current_password"),
+        ("demo-password", "demo-password", "new_password", "new_password_refused"),
+        ("demo-password", "short", "new_password", "new_password_refused"),
     ],
 )
 def test_change_own_password_refusals_name_the_field(
-    app_ctx: Flask, demo_base: None, current: str, new: str, field: str
+    app_ctx: Flask, demo_base: None, current: str, new: str, field: str, reason: str
 ) -> None:
     handler = user("handler")
     token = handler.session_token
@@ -157,7 +157,11 @@ def test_change_own_password_refusals_name_the_field(
     db.session.rollback()
     assert user("handler").session_token == token
     assert accounts.authenticate("handler", "demo-password") is not None
-    assert db.session.scalar(sa.select(sa.func.count(AuditLog.id))) == 0
+    # Nothing changed; the refusal is in the audit log, and neither password is.
+    rows = db.session.scalars(sa.select(AuditLog)).all()
+    assert [(r.entity, r.action, r.actor_id, r.after) for r in rows] == [
+        ("security", "password_change_refused", handler.id, {"address": None, "reason": reason})
+    ]
 
 
 def test_who_must_change_the_password(app_ctx: Flask, demo_base: None) -> None:
@@ -183,3 +187,18 @@ def test_end_sessions_gives_a_new_token(app_ctx: Flask, demo_base: None) -> None
     old_session = handler.get_id()
     accounts.end_sessions(handler)
     assert accounts.load_session_user(old_session) is None
+
+
+def test_a_password_is_checked_exactly_as_typed(app_ctx: Flask, demo_base: None) -> None:
+    long_password = "我的密码 with spaces, ünïcode and 100 characters " * 2
+    long_password = long_password[:100]
+    accounts.create_user("exact", long_password, "", [Role.INTAKE])
+    assert accounts.authenticate("exact", long_password) is not None  # 64+ characters
+    for changed in (
+        long_password + " ",
+        " " + long_password,
+        long_password.upper(),
+        long_password[:64],
+        long_password[:-1],
+    ):
+        assert accounts.authenticate("exact", changed) is None, repr(changed)

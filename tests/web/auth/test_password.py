@@ -4,6 +4,8 @@ reason per refusal; both changes are in the audit log, without the password."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -236,3 +238,32 @@ def test_the_password_page_needs_a_sign_in_and_csrf(
         },
     )
     assert refused.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("/staff/login", {"password": "current-password"}),
+        (
+            "/staff/password",
+            {
+                "current_password": "current-password",
+                "new_password": "new-password",
+                "new_password_again": "new-password",
+            },
+        ),
+    ],
+)
+def test_password_fields_are_masked_and_open_to_password_managers(
+    client: FlaskClient, auth: AuthActions, demo_base: None, url: str, fields: dict[str, str]
+) -> None:
+    if url != "/staff/login":
+        auth.login("handler")
+    page = client.get(url).get_data(as_text=True)
+    for name, autocomplete in fields.items():
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+        assert tag is not None, name
+        assert 'type="password"' in tag.group(0)
+        assert f'autocomplete="{autocomplete}"' in tag.group(0)
+    # Nothing stops pasting or a password manager filling the fields.
+    assert "onpaste" not in page and 'autocomplete="off"' not in page

@@ -159,3 +159,13 @@ def test_session_settings_default_to_safe_values() -> None:
 
     assert Config.STAFF_SESSION_MAX_HOURS == 12
     assert Config.STAFF_IDLE_TIMEOUT_MINUTES * 60 < Config.STAFF_SESSION_MAX_HOURS * 3600
+
+
+def test_staff_pages_are_not_kept_and_sign_out_clears_what_the_browser_kept(
+    client: FlaskClient, auth: AuthActions, demo_base: None
+) -> None:
+    auth.login("handler")
+    assert client.get(STAFF_PAGE).headers["Cache-Control"] == "no-store"
+    signed_out = auth.logout()
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Clear-Site-Data"] == '"cache", "storage"'

@@ -78,7 +78,7 @@ def test_security_headers(client: FlaskClient, path: str) -> None:
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
