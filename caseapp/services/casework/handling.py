@@ -29,6 +29,7 @@ from caseapp.services.casework.lifecycle import Actor, Decision
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
+from caseapp.services.messages import N_, Message
 from caseapp.services.notices import citizen as notices
 from caseapp.services.notices import staff as staff_notices
 from caseapp.services.transactions import one_transaction
@@ -57,7 +58,7 @@ def forward_case(
     child = department_by_id(department_id)
     if child.parent_id != case.lead_department_id:
         raise ValidationFailed(
-            "not a child department", {"department": "choose one of your departments"}
+            "not a child department", {"department": N_("Choose one of your departments.")}
         )
     math = deadlines.deadline_math()
 
@@ -90,7 +91,9 @@ def reassign_case(
     reason = required_text(reason, "reason")
     department = department_by_id(department_id)
     if department.id == case.lead_department_id:
-        raise ValidationFailed("it is there already", {"department": "choose another department"})
+        raise ValidationFailed(
+            "it is there already", {"department": N_("Choose another department.")}
+        )
     math = deadlines.deadline_math()
 
     def effects() -> None:
@@ -184,6 +187,15 @@ def decide_return(decision: Decision) -> None:
     staff_notices.approval_decided(case, decision.request, decision.actor, now, handler=handler)
 
 
+def handler_unnamed(case: Case, user: User, capacities: frozenset[Capacity]) -> User | None:
+    """Who takes the case on when the one signing names nobody: a handler themself, else
+    the handler named at dispatch (a lead signs for them); None: a handler must be named.
+    The sign form offers this as its first choice, or no such choice when it is None."""
+    if Capacity.LEAD_HANDLER in capacities:
+        return user
+    return case.handler if case.handler_id is not None else None
+
+
 @one_transaction
 def sign_for_case(
     case: Case,
@@ -201,12 +213,10 @@ def sign_for_case(
         if Capacity.LEAD_LEAD not in capacities:
             raise NotAllowed("only the department's lead names another handler")
         handler: User | None = handler_in(case.lead_department_id, handler_id)
-    elif Capacity.LEAD_HANDLER in capacities:
-        handler = actor.user
-    elif case.handler_id is not None:
-        handler = case.handler  # the lead signs for the handler named at dispatch
     else:
-        raise ValidationFailed("name a handler", {"handler": "choose a handler"})
+        handler = handler_unnamed(case, actor.user, capacities)
+        if handler is None:
+            raise ValidationFailed("name a handler", {"handler": N_("Choose a handler.")})
     math = deadlines.deadline_math()
 
     def effects() -> None:
@@ -344,7 +354,9 @@ def resolve_case(
     now = now_or(now)
     answer = required_text(answer, "answer")
     if case.kind is CaseKind.PETITION and decision is None:
-        raise ValidationFailed("a petition needs a decision", {"decision": "choose a decision"})
+        raise ValidationFailed(
+            "a petition needs a decision", {"decision": N_("Choose a decision.")}
+        )
     math = deadlines.deadline_math()
 
     def effects() -> None:
@@ -414,7 +426,8 @@ def record_contact(
     now = now_or(now)
     if method not in CONTACT_METHODS:
         raise ValidationFailed(
-            "how was the citizen contacted?", {"method": "choose call, sms or visit"}
+            "how was the citizen contacted?",
+            {"method": N_("Choose a call, a text message or a visit.")},
         )
     lifecycle.apply_action(
         case,
@@ -455,7 +468,8 @@ def request_extension(
     cap, used = extension_room(case)
     if days < 1 or used + days > cap.value:
         raise ValidationFailed(
-            "over the cap", {"days": f"between 1 and {cap.value - used} {cap.unit}"}
+            "over the cap",
+            {"days": Message(N_("Between 1 and %(count)s days."), count=cap.value - used)},
         )
     request = CaseRequest(
         kind=RequestKind.EXTENSION,

@@ -23,7 +23,7 @@ from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
 from caseapp.services.filing.validation import clean_text, has_control_characters
 from caseapp.services.ledgers import items as ledgers
-from caseapp.services.messages import N_
+from caseapp.services.messages import N_, Message
 from caseapp.services.notices import citizen as notices
 from caseapp.services.notices import staff as staff_notices
 from caseapp.services.transactions import one_transaction
@@ -37,9 +37,12 @@ def required_text(value: str, field: str, limit: int = 4000) -> str:
     empty, too long or holds control characters (PostgreSQL cannot store NUL)."""
     text = clean_text(value)
     if not text:
-        raise ValidationFailed(f"{field} is required", {field: "required"})
+        raise ValidationFailed(f"{field} is required", {field: N_("This field is required.")})
     if len(text) > limit:
-        raise ValidationFailed(f"{field} is too long", {field: f"at most {limit} characters"})
+        raise ValidationFailed(
+            f"{field} is too long",
+            {field: Message(N_("At most %(count)s characters."), count=limit)},
+        )
     if has_control_characters(text):
         raise ValidationFailed(
             f"{field} holds control characters",
@@ -110,7 +113,7 @@ def reject_case(
     now = now_or(now)
     reason = required_text(reason, "reason")
     if case.kind is CaseKind.PETITION and belongs_to not in PETITION_CHANNELS:
-        raise ValidationFailed("name the channel", {"belongs_to": "choose where it belongs"})
+        raise ValidationFailed("name the channel", {"belongs_to": N_("Choose where it belongs.")})
 
     def effects() -> None:
         close_case(case, now)
@@ -169,7 +172,9 @@ def merge_case(
     ledger links move there."""
     now = now_or(now)
     if into.id == case.id or into.status not in WORKED_STATUSES:
-        raise ValidationFailed("merge into an open case", {"duplicate_of": "choose an open case"})
+        raise ValidationFailed(
+            "merge into an open case", {"duplicate_of": N_("Choose an open case.")}
+        )
 
     def effects() -> None:
         close_case(case, now, CloseReason.MERGED)
@@ -224,7 +229,8 @@ def handler_in(department_id: int, handler_id: int | None) -> User | None:
         or not handler.has_role(Role.HANDLER)
     ):
         raise ValidationFailed(
-            "not a handler of that department", {"handler": "choose a handler of the department"}
+            "not a handler of that department",
+            {"handler": N_("Choose a handler of the department.")},
         )
     return handler
 

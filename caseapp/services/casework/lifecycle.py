@@ -17,6 +17,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework.clocks import refresh_summary
 from caseapp.services.casework.moments import moment_of
 from caseapp.services.errors import NotAllowed, StaleVersion, ValidationFailed
+from caseapp.services.messages import N_
 from caseapp.workflow import lifecycle, offers
 from caseapp.workflow.lifecycle import Capacity, CaseFacts, StaffFacts
 
@@ -160,7 +161,9 @@ def apply_action(
     rule, capacities = check_action(case, action, actor, expected_version, now)
     for required in rule.requires:
         if required in ("public_text", "text") and not (public_text or internal_text).strip():
-            raise ValidationFailed(f"{action} needs a text", {"text": "required"})
+            raise ValidationFailed(
+                f"{action} needs a text", {"text": N_("This field is required.")}
+            )
     try:
         target = lifecycle.target_status(rule, case.status, to_status)
     except lifecycle.NoSuchTransition as exc:

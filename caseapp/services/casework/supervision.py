@@ -19,6 +19,7 @@ from caseapp.services.casework.plans import Milestone, checked_milestones
 from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.cases import now_or
 from caseapp.services.ledgers import items as ledgers
+from caseapp.services.messages import N_
 from caseapp.services.notices import staff as staff_notices
 from caseapp.services.transactions import one_transaction
 from caseapp.workflow.deadlines import ESCALATING_CLOCKS, LEVEL_SUPERVISED
@@ -63,7 +64,7 @@ def set_responsible_leader(
     now = now_or(now)
     leader = db.session.get(User, leader_id)
     if leader is None or not leader.active or not leader.has_role(Role.LEADER):
-        raise ValidationFailed("not a leader", {"leader": "choose a responsible leader"})
+        raise ValidationFailed("not a leader", {"leader": N_("Choose a responsible leader.")})
 
     def effects() -> None:
         case.responsible_leader_id = leader.id
@@ -168,7 +169,7 @@ def link_ledger_item(
     now = now_or(now)
     item = db.session.get(LedgerItem, item_id)
     if item is None:
-        raise ValidationFailed("no such item", {"item": "choose a ledger item"})
+        raise ValidationFailed("no such item", {"item": N_("Choose a ledger item.")})
     lifecycle.apply_action(
         case,
         EventAction.LINK_LEDGER_ITEM,

@@ -185,9 +185,16 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         form.department.choices = choice_list([("", "—"), *department_choices()])
     elif isinstance(form, forms.SignForm):
         handlers = directory.users_with_role(Role.HANDLER, case.lead_department_id)
-        form.handler.choices = choice_list(
-            [("", _("Myself"))] + [(str(u.id), u.display_name) for u in handlers]
-        )
+        named = [(str(u.id), u.display_name) for u in handlers]
+        # The first choice names nobody only where the service knows whom that means.
+        unnamed = casework.handler_unnamed(case, current_user, capacities_of(_actor(), case))
+        if unnamed is None:
+            form.handler.choices = choice_list(named or [("", "—")])
+        elif unnamed.id == current_user.id:
+            form.handler.choices = choice_list([("", _("Myself")), *named])
+        else:
+            first = _("%(name)s (named at dispatch)", name=unnamed.display_name)
+            form.handler.choices = choice_list([("", first), *named])
     elif isinstance(form, forms.LegacyForm):
         matches = [(str(i.id), f"#{i.id} {i.title}") for i in ledgers.matching_items(case)]
         form.item.choices = choice_list([("", _("No: a new item")), *matches])

@@ -69,7 +69,11 @@ def refused(error: type[DomainError], call: Callable[[], object], *cases: Case) 
 
 @pytest.mark.parametrize(
     ("value", "limit", "reason"),
-    [("", 4000, "required"), (" \n\t ", 4000, "required"), ("一二三四五六", 5, "at most 5")],
+    [
+        ("", 4000, "This field is required."),
+        (" \n\t ", 4000, "This field is required."),
+        ("一二三四五六", 5, "At most 5"),
+    ],
 )
 def test_required_text_refusals_name_the_field(value: str, limit: int, reason: str) -> None:
     with pytest.raises(ValidationFailed) as refusal:

@@ -87,7 +87,7 @@ def test_the_plan_text_is_still_required() -> None:
         supervision.set_case_plan(
             case, staff("supervisor"), "  ", [Milestone(D, "完成勘查")], version=None, now=NOW
         )
-    assert refused.value.field_errors == {"plan": "required"}
+    assert refused.value.field_errors == {"plan": "This field is required."}
 
 
 def test_blank_rows_are_left_out_and_the_rest_kept_in_date_order() -> None:

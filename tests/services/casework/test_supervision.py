@@ -137,7 +137,7 @@ def test_only_an_active_leader_is_named_and_a_refusal_changes_nothing(who) -> No
     assert leader_id_before == leader_id
     with pytest.raises(ValidationFailed) as refused:
         supervision.set_responsible_leader(case, staff("supervisor"), who(), version=None, now=NOW)
-    assert refused.value.field_errors == {"leader": "choose a responsible leader"}
+    assert refused.value.field_errors == {"leader": "Choose a responsible leader."}
     db.session.expire_all()
     assert (case.responsible_leader_id, case.version, actions(case)) == (
         leader_id,
@@ -205,7 +205,7 @@ def test_linking_an_item_that_does_not_exist_is_refused_and_writes_nothing() -> 
     version, written = case.version, actions(case)
     with pytest.raises(ValidationFailed) as refused:
         supervision.link_ledger_item(case, staff("supervisor"), 99999, version=None, now=NOW)
-    assert refused.value.field_errors == {"item": "choose a ledger item"}
+    assert refused.value.field_errors == {"item": "Choose a ledger item."}
     assert (case.version, actions(case)) == (version, written)
 
 

@@ -17,6 +17,7 @@ from caseapp.models import Case, CaseEvent
 from caseapp.models.enums import CaseKind, CaseStatus, EventAction, Role
 from caseapp.services.access.accounts import create_user
 from caseapp.services.casework import handling as casework
+from caseapp.services.casework import intake
 from tests.conftest import AuthActions, _client_as, csrf_token
 from tests.factories import case_in, department, new_case, staff, user
 
@@ -565,3 +566,38 @@ def event_count(number: str) -> int:
     return db.session.scalar(
         sa.select(sa.func.count(CaseEvent.id)).join(Case).where(Case.number == number)
     )
+
+
+def _sign_choices(page: str) -> list[tuple[str, str]]:
+    form = re.search(r'id="action-sign"[\s\S]*?</form>', page)
+    assert form, "no sign form on the page"
+    return re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>', form.group(0))
+
+
+@pytest.mark.parametrize("named_at_dispatch", [False, True])
+def test_a_lead_who_is_no_handler_is_offered_only_a_sign_the_service_takes(
+    app: Flask, demo_base: None, named_at_dispatch: bool
+) -> None:
+    """A lead who is not a handler was offered "Myself" and got a 400 for it (found by
+    the load test): the first choice now names whom it means, or there is none."""
+    with app.app_context():
+        case = case_in(CaseStatus.NEW)
+        handler_id = user("handler").id if named_at_dispatch else None
+        intake.dispatch_case(
+            case, staff("intake"), department("zjj").id, version=None, handler_id=handler_id
+        )
+        number = case.number
+    lead = _client_as(app, "lead")
+    choices = _sign_choices(page_of(lead, number))
+    if named_at_dispatch:
+        assert choices[0][0] == ""
+        with app.app_context():
+            assert user("handler").display_name in choices[0][1]
+    else:
+        assert all(value for value, _label in choices), choices  # no "Myself"
+    answer = act(lead, number, "sign", {"handler": choices[0][0]})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    with app.app_context():
+        signed = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert signed is not None and signed.status is CaseStatus.IN_PROGRESS
+        assert signed.handler is not None and signed.handler.has_role(Role.HANDLER)
