@@ -27,7 +27,13 @@ from caseapp.services.casework.effects import hand_to_department, leave_departme
 from caseapp.services.casework.intake import handler_in, optional_text, required_text
 from caseapp.services.casework.lifecycle import Actor, Decision
 from caseapp.services.errors import NotAllowed, ValidationFailed
-from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
+from caseapp.services.filing.attachments import (
+    CheckedFile,
+    attach_files,
+    ensure_stored,
+    remove_files,
+    store_files,
+)
 from caseapp.services.filing.cases import add_participant, department_by_id, now_or
 from caseapp.services.messages import N_, Message
 from caseapp.services.notices import citizen as notices
@@ -410,6 +416,8 @@ def _commit_with_files(
         db.session.rollback()
         remove_files(written)
         raise
+    if files:
+        ensure_stored(files, current_app.config["UPLOAD_DIR"])
 
 
 @one_transaction

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from PIL import Image, ImageOps
 
 from caseapp.extensions import db
@@ -470,7 +471,7 @@ def store_files(files: Sequence[CheckedFile], upload_dir: str | Path) -> list[Pa
             if not existed:
                 created.append(path)
     except BaseException:
-        remove_files(created)
+        _unlink(created)  # written by this call alone, used by nobody yet
         raise
     return created
 
@@ -497,10 +498,33 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def remove_files(paths: Sequence[Path]) -> None:
-    """Remove files ``store_files`` created, after the transaction that needed them failed."""
+    """Remove files ``store_files`` created, after the transaction that needed them failed
+    (and was rolled back) — but not one a committed attachment uses: files are kept by
+    content, and another filing of the same photo may have found this one in place."""
+    if not paths:
+        return
+    keys = {f"{path.parent.name}/{path.name}": path for path in paths}
+    used = set(
+        db.session.scalars(
+            sa.select(Attachment.storage_key).where(Attachment.storage_key.in_(sorted(keys)))
+        )
+    )
+    db.session.rollback()  # the check read nothing to keep
+    _unlink([path for key, path in keys.items() if key not in used])
+
+
+def _unlink(paths: Sequence[Path]) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def ensure_stored(files: Sequence[CheckedFile], upload_dir: str | Path) -> None:
+    """After the commit: write again any file of ``files`` that is not in place — a filing
+    of the same photo that failed at the same moment may have removed the file this one
+    found there (``remove_files`` spares files a committed attachment uses, so this
+    closes the moment between its check and the other's commit)."""
+    store_files(files, upload_dir)
 
 
 def attach_files(

@@ -28,6 +28,7 @@ from caseapp.services.filing.attachments import (
     Upload,
     attach_files,
     checked_uploads,
+    ensure_stored,
     open_attachment,
     remove_files,
     safe_filename,
@@ -600,6 +601,7 @@ def test_store_files_is_content_addressed_and_idempotent(tmp_path: Path) -> None
     )  # no temporary files left
 
 
+@pytest.mark.usefixtures("app_ctx")
 def test_remove_files_undoes_a_store(tmp_path: Path) -> None:
     created = store_files([checked_png()], tmp_path)
 
@@ -607,6 +609,38 @@ def test_remove_files_undoes_a_store(tmp_path: Path) -> None:
     remove_files(created)  # already gone: no error
 
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.usefixtures("app_ctx", "demo_base")
+def test_a_failed_filing_spares_the_file_another_filing_committed(tmp_path: Path) -> None:
+    """Two filings of the same photo at once: the first writes the file, the second finds
+    it in place and commits; the first then fails. Its clean-up must not take the file
+    from under the committed attachment (found by the crash tests' review)."""
+    red = checked_png()
+    written_by_first = store_files([red], tmp_path)
+    assert store_files([red], tmp_path) == []  # the second finds it in place
+    second = new_case()
+    attach_files(second, [red], public=False, uploaded_by_id=None, event_id=None,
+                 now=datetime.now(UTC))  # fmt: skip
+    db.session.commit()
+
+    remove_files(written_by_first)  # the first filing failed
+
+    assert written_by_first[0].read_bytes() == red.data
+    # A file no committed row uses goes.
+    blue = checked_png("blue")
+    remove_files(store_files([blue], tmp_path))
+    assert not (tmp_path / blue.sha256[:2] / blue.sha256).exists()
+
+
+def test_ensure_stored_puts_back_a_file_removed_meanwhile(tmp_path: Path) -> None:
+    red = checked_png()
+    [path] = store_files([red], tmp_path)
+    path.unlink()  # removed by a failing filing between the check and the commit
+
+    ensure_stored([red], tmp_path)
+
+    assert path.read_bytes() == red.data
 
 
 def test_a_failed_store_removes_what_it_wrote(tmp_path: Path) -> None:
