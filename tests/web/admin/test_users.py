@@ -149,8 +149,14 @@ def test_deactivation_refuses_sign_in_ends_sessions_and_lists_open_cases(
     assert reactivate.status_code == 302
     assert AuthActions(app.test_client()).login("handler").status_code == 302
     with app.app_context():
-        actions = db.session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id)).all()
+        actions = db.session.scalars(
+            sa.select(AuditLog.action).where(AuditLog.entity == "user").order_by(AuditLog.id)
+        ).all()
         assert actions == ["deactivate", "reactivate"]
+        # The refused sign-in of the deactivated account is a security event of its own.
+        refusal = db.session.scalars(sa.select(AuditLog).where(AuditLog.entity == "security")).one()
+        assert (refusal.action, refusal.actor_id) == ("sign_in_refused", handler_id)
+        assert refusal.after is not None and refusal.after["reason"] == "inactive_account"
 
 
 def test_a_password_reset_shows_a_new_password_once(app: Flask, admin_client: FlaskClient) -> None:

@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 from caseapp.extensions import db
 from caseapp.models import AuditLog
 from caseapp.models.enums import CaseStatus
+from caseapp.services.access import accounts
 from caseapp.services.admin import api_keys, audit
 from caseapp.services.filing.attachments import Upload, attach_files, checked_uploads, store_files
 from tests.conftest import DEMO_PASSWORD, AuthActions, _client_as, csrf_token
@@ -233,3 +234,32 @@ def test_a_refused_api_key_is_written_without_the_key(
         (None, "198.51.100.9", "unknown_key"),
     ]
     assert "key_digest" in rows[1].after and wrong_key not in str(rows[1].after)
+
+
+def test_a_password_change_past_the_address_limit_is_refused_and_written(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    demo_base: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    auth.login("handler")
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "1 per 5 minutes")
+    token = csrf_token(client, "/staff/password")
+    form = {
+        "current_password": "wrong-password-1",
+        "new_password": "lantern cobalt orchard",
+        "new_password_again": "lantern cobalt orchard",
+        "csrf_token": token,
+    }
+    assert client.post("/staff/password", data=form).status_code == 400
+    refused = client.post("/staff/password", data={**form, "current_password": DEMO_PASSWORD})
+    assert refused.status_code == 429
+    assert 'name="current_password"' in refused.get_data(as_text=True)  # the same form
+    reasons = [
+        r.after["reason"] for r in security_rows(app) if r.action == "password_change_refused"
+    ]
+    assert reasons == ["wrong_current_password", "address_throttled"]
+    with app.app_context():  # the right password did not go through
+        assert accounts.authenticate("handler", DEMO_PASSWORD) is not None
+        db.session.remove()
