@@ -27,6 +27,15 @@ from caseapp.models import AuditLog
 from config import TestConfig
 from tests.conftest import CSRF_RE, DEMO_PASSWORD, AuthActions, csrf_token
 from tests.factories import user
+from tests.web.public.test_citizen_journey import file_request
+from tests.web.public.test_tracking_codes import (
+    PHONE,
+    ask_for_code,
+    codes_sent,
+    enter_code,
+    visitor,
+    without_values,
+)
 
 WRONG_ANSWER_ZH = "用户名或密码不正确，或尝试次数过多。"
 USERNAME_VALUE_RE = re.compile(r'(id="username"[^>]*value=")[^"]*(")')
@@ -207,3 +216,42 @@ def test_odd_usernames_get_a_clear_answer_throttled_or_not(
             assert set(row.after) == {"address", "reason", "username_digest"}
             assert re.fullmatch("[0-9a-f]{16}", row.after["username_digest"])
         db.session.remove()
+
+
+def test_the_citizen_s_code_sign_in_refuses_alike_and_is_limited_per_address(
+    app: Flask, demo_base: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other sign-in: case number, phone and the code sent by SMS. A wrong number, a
+    wrong phone, a wrong code and a code whose guesses are used up get the same page
+    (200); past RATELIMIT_TRACK the address gets a 429 whatever it sends. The code's own
+    limits (5 guesses, codes per request and phone) are tests/services/access."""
+    monkeypatch.setitem(app.config, "RATELIMIT_TRACK", "100 per 10 minutes")
+    filer = app.test_client()
+    number, _link = file_request(filer)
+    citizen = visitor(app, "198.51.100.20")
+    assert ask_for_code(citizen, number).status_code == 200
+    (code,) = codes_sent(app)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    def attempt(number_sent: str, phone: str, code_sent: str) -> TestResponse:
+        token = csrf_token(citizen, "/track")
+        return citizen.post(
+            "/track/verify",
+            data={"number": number_sent, "phone": phone, "code": code_sent, "csrf_token": token},
+        )
+
+    answers = [
+        attempt("YC2000-999999", PHONE, code),
+        attempt(number, "13900000000", code),
+        *[attempt(number, PHONE, wrong) for _ in range(5)],
+        attempt(number, PHONE, code),  # the right code, after five wrong guesses
+    ]
+    assert [a.status_code for a in answers] == [200] * 8
+    pages = {without_values(a.get_data(as_text=True)) for a in answers}
+    assert len(pages) == 1
+    assert citizen.get(f"/track/{number}").status_code == 302  # still not opened
+
+    monkeypatch.setitem(app.config, "RATELIMIT_TRACK", "1 per 10 minutes")
+    stranger = visitor(app, "198.51.100.21")
+    assert enter_code(stranger, number, wrong).status_code == 200
+    assert enter_code(stranger, number, code).status_code == 429
