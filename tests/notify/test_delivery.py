@@ -7,6 +7,8 @@ import json
 import os
 import re
 import signal
+import smtplib
+import ssl
 import subprocess
 import sys
 import threading
@@ -22,7 +24,7 @@ from flask import Flask
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage
 from caseapp.models.enums import OutboxChannel, OutboxStatus
-from caseapp.notify.backends import DeliveryError, HttpSmsBackend, Notice
+from caseapp.notify.backends import DeliveryError, HttpSmsBackend, Notice, SmtpBackend
 from caseapp.notify.delivery import LEASE, claim, deliver_due
 from caseapp.notify.texts import TEXTS, render, shown_params
 from caseapp.services.notices import outbox as outbox_admin
@@ -318,6 +320,66 @@ def test_the_sms_gateway_gets_a_template_id_with_parameters() -> None:
     }
     assert request["headers"]["Idempotency-Key"] == "key-1"
     assert request["headers"]["Authorization"] == "Bearer secret"
+
+
+class _Redirecting(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        _Redirecting.hits.append(self.path)
+        self.send_response(307)
+        self.send_header("Location", "/elsewhere")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_the_sms_gateway_is_not_followed_through_a_redirect() -> None:
+    """A 3xx is a delivery error: the message and the token go to the configured gateway
+    only (ASVS 15.3.2)."""
+    server = HTTPServer(("127.0.0.1", 0), _Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        backend = HttpSmsBackend({"SMS_GATEWAY_URL": f"http://127.0.0.1:{server.server_port}/send"})
+        with pytest.raises(DeliveryError, match="307"):
+            backend.send(Notice("k", "sms", "13812345678", "receipt", "zh_CN", {}))
+    finally:
+        server.shutdown()
+    assert _Redirecting.hits == ["/send"]
+
+
+def test_smtp_starttls_checks_the_servers_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STARTTLS with a context that verifies the certificate and the name (ASVS 12.3.2):
+    smtplib's own context verifies neither."""
+    contexts: list[ssl.SSLContext | None] = []
+
+    class Server:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> Server:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            pass
+
+        def starttls(self, context: ssl.SSLContext | None = None) -> None:
+            contexts.append(context)
+
+        def send_message(self, message: object) -> None:
+            pass
+
+    monkeypatch.setattr(smtplib, "SMTP", Server)
+    backend = SmtpBackend(
+        {"MAIL_FROM": "noreply@city.example", "MAIL_SERVER": "mail.city.example",
+         "MAIL_PORT": 587, "MAIL_USE_TLS": True}
+    )  # fmt: skip
+    backend.send(Notice("k", "email", "a@b.example", "receipt", "zh_CN", {"number": "YC1"}))
+    [context] = contexts
+    assert context is not None
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
 
 
 def test_an_unreachable_gateway_is_a_delivery_error() -> None:
