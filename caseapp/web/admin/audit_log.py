@@ -28,6 +28,8 @@ ENTITY_LABELS = {
     "setting": _l("Settings"),
     "outbox": _l("Notices"),
     PHONE_SEARCH: _l("Searches by phone number"),
+    audit.SECURITY: _l("Refused sign-ins and access"),
+    audit.PERSONAL_DATA: _l("Citizens' contact details shown"),
 }
 
 
