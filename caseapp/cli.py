@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
@@ -251,6 +252,25 @@ def bench_worker_command(notices: int, ahead: int, yes: bool) -> None:
     )
 
 
+def server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The production server's size, for the commands that start one (http, load)."""
+    workers = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=4,
+        show_default=True,
+        help="gunicorn's worker processes.",
+    )
+    threads = click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=4,
+        show_default=True,
+        help="Threads per worker.",
+    )
+    return workers(threads(command))
+
+
 @bench_cli.command("http")
 @click.option(
     "--requests",
@@ -267,20 +287,7 @@ def bench_worker_command(notices: int, ahead: int, yes: bool) -> None:
     show_default=True,
     help="Untimed requests per page first.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="gunicorn's worker processes.",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Threads per worker.",
-)
+@server_options
 @click.option(
     "--filings",
     type=click.IntRange(min=0),
@@ -368,20 +375,7 @@ def bench_http_command(
     show_default=True,
     help="Users started per second until all run.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="gunicorn's worker processes.",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Threads per worker.",
-)
+@server_options
 @click.option("--yes", is_flag=True, help="Do not ask: the database is a scratch one.")
 def bench_load_command(
     users: int, seconds: int, spawn_rate: float, workers: int, threads: int, yes: bool

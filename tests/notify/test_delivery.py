@@ -48,8 +48,8 @@ class Recorder:
             self.keys.append(notice.idempotency_key)
 
 
-def queue(count: int, at: datetime = NOW) -> list[str]:
-    keys = [f"test-{i}" for i in range(count)]
+def queue(count: int, at: datetime = NOW, prefix: str = "test") -> list[str]:
+    keys = [f"{prefix}-{i}" for i in range(count)]
     db.session.add_all(
         OutboxMessage(
             idempotency_key=key,

@@ -15,29 +15,15 @@ from flask import Flask
 
 from caseapp.extensions import db
 from caseapp.models import OutboxMessage
-from caseapp.models.enums import OutboxChannel, OutboxStatus
+from caseapp.models.enums import OutboxStatus
 from caseapp.models.types import utcnow
 from caseapp.notify.backends import Notice
 from caseapp.notify.delivery import LEASE, MARK_EVERY, deliver_due, lease_of
+from tests.notify.test_delivery import queue as queue_at
 
 
 def queue(count: int) -> list[str]:
-    keys = [f"lease-{i}" for i in range(count)]
-    now = utcnow() - timedelta(seconds=1)
-    db.session.add_all(
-        OutboxMessage(
-            idempotency_key=key,
-            channel=OutboxChannel.SMS,
-            recipient="13812345678",
-            template="receipt",
-            params={"number": f"YC2026-{i:06d}"},
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for i, key in enumerate(keys)
-    )
-    db.session.commit()
-    return keys
+    return queue_at(count, utcnow() - timedelta(seconds=1), prefix="lease")
 
 
 class SlowGateway:
