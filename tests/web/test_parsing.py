@@ -307,7 +307,7 @@ def test_a_district_beyond_the_range_is_a_field_error(
     client.get("/?lang=en")
     with nothing_written(app):
         response = post_form(client, good_fields(district="99999999999999999999"))
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert re.search(
         r'id="district-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
     )

@@ -164,7 +164,10 @@ def check_filing(
         errors["description"] = N_("Contains characters that are not allowed.")
     for name, limit in (("address", ADDRESS_MAX), ("public_location", 120)):
         value = clean_text(getattr(new, name))
-        if len(value) > limit or has_control_characters(value):
+        # The road is one line (shown publicly, and in the API's address); an address a
+        # letter gives may take several.
+        one_line = name == "public_location"
+        if len(value) > limit or has_control_characters(value) or (one_line and "\n" in value):
             errors[name] = N_("Too long, or contains characters that are not allowed.")
         clean[name] = value
     if new.latitude is not None and not -90 <= new.latitude <= 90:
@@ -184,7 +187,7 @@ def check_filing(
         errors["citizen_name"] = N_("This field is required.")
     elif len(name) > NAME_MAX:
         errors["citizen_name"] = N_("At most 80 characters.")
-    elif has_control_characters(name) or has_bidi_controls(name):
+    elif has_control_characters(name) or "\n" in name or has_bidi_controls(name):
         errors["citizen_name"] = N_("Contains characters that are not allowed.")
     elif name and not has_visible_characters(name):
         errors["citizen_name"] = N_("The name shows no letters.")
@@ -427,8 +430,13 @@ def _check_follower(new: NewFollower) -> tuple[str, str, str]:
     """The follower's name, phone and email, cleaned; ValidationFailed with every reason."""
     errors: dict[str, str] = {}
     name = clean_text(new.name)
-    if not name or len(name) > NAME_MAX or has_control_characters(name):
+    if not name or not has_visible_characters(name):
         errors["citizen_name"] = N_("This field is required.")
+    elif len(name) > NAME_MAX:
+        errors["citizen_name"] = N_("At most 80 characters.")
+    elif has_control_characters(name) or "\n" in name or has_bidi_controls(name):
+        # The filer's name follows the same rule (check_filing).
+        errors["citizen_name"] = N_("Contains characters that are not allowed.")
     phone = normalise_phone(new.phone, mobile_only=True) if new.phone else None
     if not phone:
         errors["citizen_phone"] = N_(

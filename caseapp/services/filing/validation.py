@@ -12,8 +12,14 @@ from email_validator import EmailNotValidError, validate_email
 
 from caseapp.models.types import ID_MAX
 
-# C0/C1 control characters other than tab, newline and carriage return.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0/C1 control characters other than tab, newline and carriage return; and U+FFFD, which
+# stands for bytes that were not UTF-8 (Werkzeug decodes a request's text with
+# replacement): text damaged on its way is refused, not stored with holes in it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+# Line ends other than LF that a browser or a client may send: CR alone and the Unicode
+# line and paragraph separators. Text is stored with LF only, so that one check ("\n" in
+# it) finds a line break wherever one line is expected.
+_LINE_ENDS = re.compile("\r\n?|[\u2028\u2029]")
 _PHONE_CHARACTERS = re.compile(r"[0-9+\-() .]+")
 
 
@@ -26,6 +32,8 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp
 
 
 def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (tab and line ends aside) or the
+    replacement character of bytes that were not UTF-8."""
     return bool(_CONTROL.search(text))
 
 
@@ -89,8 +97,8 @@ LATEST_DATE = date(2199, 12, 31)
 
 
 def clean_text(text: str | None) -> str:
-    """Trimmed text with Windows line ends made plain."""
-    return (text or "").replace("\r\n", "\n").strip()
+    """Trimmed text with every line end (CRLF, CR, U+2028, U+2029) made LF."""
+    return _LINE_ENDS.sub("\n", text or "").strip()
 
 
 def normalise_phone(raw: str, *, mobile_only: bool) -> str | None:

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 from flask import Response, request
 from flask_babel import force_locale
+from werkzeug.exceptions import HTTPException
 
 from caseapp.services.messages import Message
 from caseapp.services.open311 import language_of
@@ -47,7 +48,16 @@ def requested_format(path: str) -> str:
 
 def api_locale() -> str:
     """The language of the answer's names and messages: ``locale=en`` or Chinese."""
-    return language_of(request.values.get("locale", "") if request else "")
+    if not request:
+        return language_of("")
+    try:
+        given = request.values.get("locale", "")
+    except HTTPException:
+        # The body could not be read (over MAX_CONTENT_LENGTH or a parser's limit, or cut
+        # short): the answer being made is that error's, and reading the body again here
+        # would raise it again, out of the error handler (a 500).
+        given = request.args.get("locale", "")
+    return language_of(given)
 
 
 def _plain(value: Any) -> Any:

@@ -37,7 +37,7 @@ def _form_limit() -> str:
 
 @bp.route("/requests/new", methods=["GET", "POST"])
 @limiter.limit(_form_limit, methods=["POST"])
-def new_request() -> Response | str:
+def new_request() -> Response | str | tuple[str, int]:
     code = request.args.get("category", "")
     lang = current_language()
     if not code:
@@ -55,7 +55,7 @@ def new_request() -> Response | str:
         if isinstance(result, Response):
             return result
         matches = result
-    return render_template(
+    page = render_template(
         "public/new_request.html",
         form=form,
         category=category,
@@ -70,6 +70,10 @@ def new_request() -> Response | str:
         ),
         had_files=bool(uploads_in_request()),
     )
+    # A filing sent and not filed (its errors shown on the form) is a refusal, a 400 as
+    # on every other form; offering similar cases to follow instead is not.
+    refused = request.method == "POST" and not matches
+    return (page, 400) if refused else page
 
 
 def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # type: ignore[no-untyped-def]

@@ -213,7 +213,7 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(
         data["attachments"] = [(io.BytesIO(make()), name) for make, name in files]
     response = post_form(client, data)
     body = response.get_data(as_text=True)
-    assert response.status_code == 200, response.status_code
+    assert response.status_code == 400, response.status_code
     assert 'class="error-summary"' in body
     assert f'href="#{field}"' in body, f"no error linked to {field}"
     assert re.search(rf'id="{field}-error"', body) or f'id="{field}"' in body
@@ -233,7 +233,7 @@ def test_wrong_or_missing_csrf_token_is_refused(
 
 def test_the_honeypot_saves_nothing(app: Flask, client: FlaskClient, demo_base: None) -> None:
     response = post_form(client, good_fields(website="http://spam.example"))
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "无法提交" in response.get_data(as_text=True)
     nothing_saved(app)
 
@@ -258,7 +258,7 @@ def test_filing_is_rate_limited(app: Flask, client: FlaskClient, demo_base: None
     statuses = [
         post_form(client, good_fields(title=""), token=token).status_code for _ in range(limit + 1)
     ]
-    assert statuses[:limit] == [200] * limit
+    assert statuses[:limit] == [400] * limit
     assert statuses[-1] == 429
 
 
