@@ -39,7 +39,13 @@ from caseapp.services.casework import clocks as deadlines
 from caseapp.services.casework import lifecycle
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
-from caseapp.services.filing.attachments import CheckedFile, attach_files, remove_files, store_files
+from caseapp.services.filing.attachments import (
+    CheckedFile,
+    attach_files,
+    ensure_stored,
+    remove_files,
+    store_files,
+)
 from caseapp.services.filing.numbers import next_case_number
 from caseapp.services.filing.validation import (
     clean_text,
@@ -286,6 +292,8 @@ def submit_case(
         db.session.rollback()
         remove_files(written)
         raise
+    if files:
+        ensure_stored(files, current_app.config["UPLOAD_DIR"])
     return case, key
 
 
