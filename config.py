@@ -102,6 +102,8 @@ class Config:
     STAFF_SESSION_MAX_HOURS = _int("STAFF_SESSION_MAX_HOURS", 12)
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 55 * 1024 * 1024)
+    # A body without files (every form but the uploads, an Open311 filing): 1 MiB.
+    MAX_FORM_BODY = _int("MAX_FORM_BODY", 1024 * 1024)
     # Set when the app runs behind a reverse proxy that sets X-Forwarded-*.
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 

@@ -48,6 +48,9 @@ def create_app(config_class: type[Config] | None = None, **overrides: Any) -> Fl
     db.init_app(app)
     db_setup.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    from caseapp.web import parsing
+
+    parsing.init_body_limit(app)  # before anything reads a body
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

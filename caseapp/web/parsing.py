@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map, ValidationError
@@ -209,6 +209,21 @@ def refuse_nul() -> None:
         or any("\x00" in (f.filename or "") for _, f in request.files.items(multi=True))
     ):
         raise NulInRequest()
+
+
+def limit_form_body() -> None:
+    """Before every request: a body that is not multipart (a form without files, an
+    Open311 filing) may be at most ``MAX_FORM_BODY`` bytes, read or not (a 413 beyond).
+    ``MAX_CONTENT_LENGTH`` is sized for five photos, and Werkzeug's per-field limits hold
+    only in multipart bodies: a URL-encoded body of 55 MB was read and parsed whole."""
+    if request.mimetype != "multipart/form-data":
+        request.max_content_length = current_app.config["MAX_FORM_BODY"]
+
+
+def init_body_limit(app: Flask) -> None:
+    """The form body's limit, before anything reads the body (call it before CSRF
+    protection, which reads the form, is set up)."""
+    app.before_request(limit_form_body)
 
 
 def init_app(app: Flask) -> None:

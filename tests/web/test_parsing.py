@@ -527,3 +527,26 @@ def test_a_blank_petition_decision_is_a_field_error(
     assert re.search(
         r'id="composer-decision-error"[^>]*>\s*Not a valid choice', response.get_data(as_text=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("/requests/new?category=bus-stop", "application/x-www-form-urlencoded"),
+        ("/staff/login", "application/x-www-form-urlencoded"),
+        ("/open311/v2/requests.json", "application/x-www-form-urlencoded"),
+        ("/track", "text/plain"),
+    ],
+)
+def test_a_body_without_files_over_its_limit_is_a_413_and_unread(
+    app: Flask, client: FlaskClient, demo_base: None, url: str, kind: str
+) -> None:
+    """A body that is not multipart may be MAX_FORM_BODY (1 MiB) at most: a URL-encoded
+    body of 55 MB was read and parsed whole (the limit for five photos)."""
+    body = b"description=" + b"a" * (app.config["MAX_FORM_BODY"] + 1)
+    with nothing_written(app):
+        response = client.post(url, data=body, content_type=kind)
+    assert response.status_code == 413
+    # A form of the right size is read as before.
+    small = client.post("/staff/login", data={"username": "x", "password": "y"})
+    assert small.status_code != 413

@@ -59,12 +59,12 @@ class ActionSpec:
     prefill: Callable[[Case], dict[str, Any]] | None = None
 
 
-def _version(value: str | None) -> int | None:
-    """The case version the form was shown: None if it names none, -1 (never current,
-    so a 409) if it is not a version at all."""
-    if not value:
-        return None
-    found = parse_int(value, minimum=0, maximum=ID_MAX)
+def _version(value: str | None) -> int:
+    """The case version the form was shown; -1 (never current, so a 409 with the case as
+    it is now) if it names none or is not a version at all: every action form of the
+    page carries one, and a post without it (replayed with the field taken out, found
+    by the hostile corpus) must not skip the check that the case did not change."""
+    found = parse_int(value or "", minimum=0, maximum=ID_MAX)
     return -1 if found is None else found
 
 

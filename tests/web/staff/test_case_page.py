@@ -435,10 +435,7 @@ def test_the_composer_keeps_the_text_and_says_what_is_missing(
         assert 'id="composer-text"' in body and "站牌已于周五装好。</textarea>" in body
         assert 'href="#composer-confirm_public"' in body  # the error links to its box
     # An internal note needs no confirmation, and says it is internal in the timeline.
-    response = handler_client.post(
-        f"/staff/cases/{number}/act/note",
-        data={"csrf_token": token, "text": "已电话联系公交公司。"},
-    )
+    response = act(handler_client, number, "note", {"text": "已电话联系公交公司。"})
     assert response.status_code == 302
     timeline = page_of(handler_client, number)
     assert re.search(r'class="is-internal"[\s\S]*?已电话联系公交公司。', timeline)
@@ -601,3 +598,23 @@ def test_a_lead_who_is_no_handler_is_offered_only_a_sign_the_service_takes(
         signed = db.session.scalar(sa.select(Case).where(Case.number == number))
         assert signed is not None and signed.status is CaseStatus.IN_PROGRESS
         assert signed.handler is not None and signed.handler.has_role(Role.HANDLER)
+
+
+@pytest.mark.parametrize("version", [None, "", "v1"])
+def test_an_action_without_the_version_shown_is_a_conflict(
+    app: Flask, handler_client: FlaskClient, version: str | None
+) -> None:
+    """Every action form carries the version it was shown at; a post without it (replayed
+    with the field taken out, found by the hostile corpus) is answered like a stale one —
+    409 and the case as it is now — never applied unchecked."""
+    with app.app_context():
+        case = case_in(CaseStatus.IN_PROGRESS)
+        number, before = case.number, case.version
+    data = {"csrf_token": csrf_token(handler_client, f"/staff/cases/{number}"), "text": "已联系。"}
+    if version is not None:
+        data["version"] = version
+    response = handler_client.post(f"/staff/cases/{number}/act/note", data=data)
+    assert response.status_code == 409
+    with app.app_context():
+        after = db.session.scalar(sa.select(Case).where(Case.number == number))
+        assert after is not None and after.version == before
