@@ -21,16 +21,8 @@ from caseapp.models import ApiFiling, Case, CaseNumberSequence, OutboxMessage
 from caseapp.services import open311
 from caseapp.services.admin import api_keys
 from tests.web.open311.conftest import API, parse_xml
+from tests.web.open311.test_endpoints import FILING
 
-FILING = {
-    "service_code": "road-damage",
-    "description": "解放路井盖缺失，夜间行人容易踩空。",
-    "lat": "35.0301",
-    "long": "111.0102",
-    "first_name": "秀英",
-    "last_name": "张",
-    "phone": "13812345678",
-}
 KEY = "3f6c2a9e-5b1d-4c7e-9a1f-2d8b6e4c0a17"
 
 
