@@ -105,7 +105,10 @@ def record_access_refused(
     user_id: int, *, status: int, method: str, path: str, case_number: str | None
 ) -> None:
     """Write that a signed-in staff member was refused a page (403) or told it is not
-    there (404: a case they may not see is answered as one that does not exist)."""
+    there (404: a case they may not see is answered as one that does not exist). The
+    page is done: whatever it left uncommitted (a refusal half-way) is dropped first,
+    never written with the event."""
+    db.session.rollback()
     audit.security_event(
         SecurityEvent.ACCESS_REFUSED,
         actor=user_id,

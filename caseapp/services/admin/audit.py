@@ -140,7 +140,12 @@ def log_security_event(
     """Write a security event to the application log only (logger ``caseapp.security``,
     one JSON line in production): the events too frequent for the audit table, a
     successful sign-in or sign-out. ``security_event`` logs the same line as well."""
-    subject_text, after = _event_fields(subject, detail)
+    _log_event(action, entity, _actor_id(actor), *_event_fields(subject, detail))
+
+
+def _log_event(
+    action: str, entity: str, actor_id: int | None, subject: str | None, after: dict[str, Any]
+) -> None:
     _log.info(
         "%s %s",
         entity,
@@ -148,8 +153,8 @@ def log_security_event(
         extra={
             "event": action,
             "entity": entity,
-            "actor_id": _actor_id(actor),
-            "subject": subject_text,
+            "actor_id": actor_id,
+            "subject": subject,
             **{f"event_{key}": value for key, value in after.items()},
         },
     )
@@ -170,8 +175,8 @@ def security_event(
     ``after`` the client's address and ``detail``. Text is cleaned and cut
     (``clean_text``); no password and no citizen's personal data may be given. One
     INSERT; the caller commits."""
-    log_security_event(action, actor=actor, subject=subject, detail=detail, entity=entity)
     subject_text, after = _event_fields(subject, detail)
+    _log_event(action, entity, _actor_id(actor), subject_text, after)
     return record(actor, entity, subject_text, action, None, after, now)
 
 

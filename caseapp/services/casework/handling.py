@@ -30,7 +30,6 @@ from caseapp.services.errors import NotAllowed, ValidationFailed
 from caseapp.services.filing.attachments import (
     CheckedFile,
     attach_files,
-    ensure_stored,
     remove_files,
     store_files,
 )
@@ -416,8 +415,8 @@ def _commit_with_files(
         db.session.rollback()
         remove_files(written)
         raise
-    if files:
-        ensure_stored(files, current_app.config["UPLOAD_DIR"])
+    if files:  # put back a file a failing filing of the same photo removed meanwhile
+        store_files(files, current_app.config["UPLOAD_DIR"])
 
 
 @one_transaction

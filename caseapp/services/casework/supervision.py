@@ -4,7 +4,7 @@ responsible leader and case plan, legacy marking and ledger links, revealing con
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from caseapp.extensions import db
@@ -199,23 +199,18 @@ def reveal_contact(case: Case, actor: Actor, now: datetime | None = None) -> Con
     if not may_see_identity(case, capacities):
         raise NotAllowed("the citizen's identity is confidential for this case")
     lifecycle.apply_action(case, EventAction.REVEAL_CONTACT, actor, now, expected_version=None)
+    contact = Contact(
+        case.citizen_name, case.citizen_phone, case.citizen_email, case.citizen_postal_address
+    )
     # The audit log keeps who saw which kinds of data of which case, from where and
     # when, in the reveal's own transaction; never the data itself.
-    shown = {
-        "name": case.citizen_name,
-        "phone": case.citizen_phone,
-        "email": case.citizen_email,
-        "postal_address": case.citizen_postal_address,
-    }
     audit.security_event(
         "reveal_contact",
         entity=audit.PERSONAL_DATA,
         actor=actor.user,
         subject=case.number,
-        detail={"fields": [field for field, value in shown.items() if value]},
+        detail={"fields": [name for name, value in asdict(contact).items() if value]},
         now=now,
     )
     lifecycle.commit()
-    return Contact(
-        case.citizen_name, case.citizen_phone, case.citizen_email, case.citizen_postal_address
-    )
+    return contact

@@ -9,7 +9,9 @@ embedded files.
 
 The flow for a service: ``checked_uploads`` (refuses with ``ValidationFailed``), then,
 inside the action, ``store_files`` and ``attach_files``; if the transaction fails,
-``remove_files`` on the paths ``store_files`` created.
+``remove_files`` on the paths ``store_files`` created; if it commits, ``store_files`` once
+more, which writes back any file a failing filing of the same photo removed between its
+check and this commit (``remove_files`` spares files a committed attachment uses).
 """
 
 from __future__ import annotations
@@ -517,14 +519,6 @@ def _unlink(paths: Sequence[Path]) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-
-
-def ensure_stored(files: Sequence[CheckedFile], upload_dir: str | Path) -> None:
-    """After the commit: write again any file of ``files`` that is not in place — a filing
-    of the same photo that failed at the same moment may have removed the file this one
-    found there (``remove_files`` spares files a committed attachment uses, so this
-    closes the moment between its check and the other's commit)."""
-    store_files(files, upload_dir)
 
 
 def attach_files(

@@ -42,7 +42,6 @@ from caseapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from caseapp.services.filing.attachments import (
     CheckedFile,
     attach_files,
-    ensure_stored,
     remove_files,
     store_files,
 )
@@ -191,10 +190,8 @@ def check_filing(
     name = clean_text(new.citizen_name)
     if not anonymous and not name:
         errors["citizen_name"] = N_("This field is required.")
-    elif len(name) > NAME_MAX:
-        errors["citizen_name"] = N_("At most 80 characters.")
-    elif has_control_characters(name) or "\n" in name or has_bidi_controls(name):
-        errors["citizen_name"] = N_("Contains characters that are not allowed.")
+    elif refused := _name_refusal(name):
+        errors["citizen_name"] = refused
     elif name and not has_visible_characters(name):
         errors["citizen_name"] = N_("The name shows no letters.")
     phone = ""
@@ -292,8 +289,8 @@ def submit_case(
         db.session.rollback()
         remove_files(written)
         raise
-    if files:
-        ensure_stored(files, current_app.config["UPLOAD_DIR"])
+    if files:  # put back a file a failing filing of the same photo removed meanwhile
+        store_files(files, current_app.config["UPLOAD_DIR"])
     return case, key
 
 
@@ -434,17 +431,25 @@ class NewFollower:
     language: str = "zh_CN"
 
 
+def _name_refusal(name: str) -> str | None:
+    """Why a person's name (cleaned) cannot be kept — too long, or holding what no name
+    holds (control characters, a line break, bidirectional overrides) — or None. The
+    filer's and a follower's names follow this one rule."""
+    if len(name) > NAME_MAX:
+        return N_("At most 80 characters.")
+    if has_control_characters(name) or "\n" in name or has_bidi_controls(name):
+        return N_("Contains characters that are not allowed.")
+    return None
+
+
 def _check_follower(new: NewFollower) -> tuple[str, str, str]:
     """The follower's name, phone and email, cleaned; ValidationFailed with every reason."""
     errors: dict[str, str] = {}
     name = clean_text(new.name)
     if not name or not has_visible_characters(name):
         errors["citizen_name"] = N_("This field is required.")
-    elif len(name) > NAME_MAX:
-        errors["citizen_name"] = N_("At most 80 characters.")
-    elif has_control_characters(name) or "\n" in name or has_bidi_controls(name):
-        # The filer's name follows the same rule (check_filing).
-        errors["citizen_name"] = N_("Contains characters that are not allowed.")
+    elif refused := _name_refusal(name):
+        errors["citizen_name"] = refused
     phone = normalise_phone(new.phone, mobile_only=True) if new.phone else None
     if not phone:
         errors["citizen_phone"] = N_(

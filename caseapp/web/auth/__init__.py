@@ -10,7 +10,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from caseapp import db_setup
-from caseapp.extensions import db, login_manager
+from caseapp.extensions import login_manager
 from caseapp.models import User
 from caseapp.security import SessionEnd, staff_session_end, touch_idle_clock
 from caseapp.services.access import accounts, security_log
@@ -100,10 +100,7 @@ def record_refused_access(response: Response) -> Response:
     if not current_user.is_authenticated:
         return response
     user_id: int = current_user.id
-    # The view is done: nothing it left uncommitted may be written with the event (a
-    # refusal half-way must stay unwritten). Its transaction ends here, and on SQLite
-    # a page's read transaction cannot write: what follows is a writing unit.
-    db.session.rollback()
+    # On SQLite a page's read transaction cannot write: the event is a writing unit.
     request.environ[db_setup.UNIT_KEY] = "write"
     number = (request.view_args or {}).get("number")
     security_log.record_access_refused(

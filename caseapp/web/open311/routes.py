@@ -196,13 +196,14 @@ def show_request(service_request_id: str, fmt: str) -> Response:
 @post_limits[1]
 def create_request(fmt: str) -> Response:
     given = _given_key()
-    if not given:
-        security_log.record_api_key_refused(given)
-        raise NotAllowed(N_("An api_key is required to file a request."))
-    key = api_keys.key_for(given)
+    key = api_keys.key_for(given) if given else None
     if key is None:
         security_log.record_api_key_refused(given)
-        raise NotAllowed(N_("The api_key is not valid, or has been revoked."))
+        raise NotAllowed(
+            N_("The api_key is not valid, or has been revoked.")
+            if given
+            else N_("An api_key is required to file a request.")
+        )
     filing = open311.ApiRequest.from_params(request.form.items(multi=True))
     filed = open311.file_request(
         filing, key, idempotency_key=request.headers.get(open311.IDEMPOTENCY_KEY_FIELD)

@@ -28,7 +28,6 @@ from caseapp.services.filing.attachments import (
     Upload,
     attach_files,
     checked_uploads,
-    ensure_stored,
     open_attachment,
     remove_files,
     safe_filename,
@@ -633,12 +632,12 @@ def test_a_failed_filing_spares_the_file_another_filing_committed(tmp_path: Path
     assert not (tmp_path / blue.sha256[:2] / blue.sha256).exists()
 
 
-def test_ensure_stored_puts_back_a_file_removed_meanwhile(tmp_path: Path) -> None:
+def test_storing_again_puts_back_a_file_removed_meanwhile(tmp_path: Path) -> None:
     red = checked_png()
     [path] = store_files([red], tmp_path)
     path.unlink()  # removed by a failing filing between the check and the commit
 
-    ensure_stored([red], tmp_path)
+    store_files([red], tmp_path)  # as a filing does after its commit
 
     assert path.read_bytes() == red.data
 
