@@ -13,8 +13,9 @@ PORT ?= 5000
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # One pytest-xdist worker per core, each on a database of its own; tests are handed
-# out as workers get free. PYTEST_ARGS adds to them (e.g. -m 'not browser').
-XDIST ?= -n auto --dist worksteal
+# out as workers get free, the long ones first, the tests of a module that builds one
+# world for all of them (xdist_group) on one worker. PYTEST_ARGS adds to them.
+XDIST ?= -n auto --dist loadgroup
 
 .PHONY: run serve test bench-smoke bench-load install install-test browser-deps lint translations clean
 

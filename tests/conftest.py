@@ -40,10 +40,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that never touch the database (no ``app`` among their fixtures):
-    CI runs them once, in the SQLite pass, with the browser tests."""
+    CI runs them once, in the SQLite pass, with the browser tests. Then put the long
+    tests first (marked ``long``, the browser tests too): pytest-xdist hands tests out in
+    this order as workers get free, so no worker is left running a long one alone at the
+    end while the other waits."""
     for item in items:
         if "app" not in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database_free)
+    items.sort(key=lambda item: not (item.get_closest_marker("long") or _in_browser(item)))
+
+
+def _in_browser(item: pytest.Item) -> bool:
+    return "tests/browser/" in item.path.as_posix()
 
 
 def reset_database(engine: sa.Engine) -> None:
@@ -71,9 +79,13 @@ def empty_tables(engine: sa.Engine) -> None:
             for statement in deletes:
                 conn.exec_driver_sql(statement)
             return
-        # One round trip: tables that point at each other empty in any order.
-        restarts = [f'ALTER SEQUENCE "{s}" RESTART' for s in _sequences(conn)]
-        script = ["SET LOCAL session_replication_role = replica", *deletes, *restarts]
+        # One round trip: tables that point at each other empty in any order. setval is
+        # what ALTER SEQUENCE … RESTART does, without its catalog write (27 sequences:
+        # 4 ms instead of 28, twice for most tests).
+        restarts = ", ".join(f"setval('\"{s}\"', 1, false)" for s in _sequences(conn))
+        script = ["SET LOCAL session_replication_role = replica", *deletes]
+        if restarts:
+            script.append(f"SELECT {restarts}")
         conn.exec_driver_sql(";\n".join(script))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -19,6 +20,7 @@ def _counts() -> tuple[int, ...]:
     )
 
 
+@pytest.mark.long
 def test_demo_load_is_idempotent(app: Flask, runner: FlaskCliRunner) -> None:
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output

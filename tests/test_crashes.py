@@ -68,6 +68,8 @@ from caseapp.notify.delivery import MARK_EVERY
 from config import TestConfig
 from tests.conftest import ROOT, _recreate_database
 
+pytestmark = pytest.mark.long
+
 BIN = Path(sys.executable).parent
 
 # The server run.

@@ -42,9 +42,13 @@ import pytest
 
 from tests.conftest import ROOT, database_kind
 
-pytestmark = pytest.mark.skipif(
-    database_kind() != "sqlite", reason="SQLite's write lock under a burst (see the docstring)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        database_kind() != "sqlite", reason="SQLite's write lock under a burst (see the docstring)"
+    ),
+    pytest.mark.long,
+    pytest.mark.xdist_group("sqlite-burst"),
+]
 
 BURST_SECONDS = float(os.environ.get("CASEAPP_BURST_SECONDS", "30"))
 FILERS = 20

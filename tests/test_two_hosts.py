@@ -28,7 +28,10 @@ from caseapp.models import Case, OutboxMessage
 from caseapp.models.enums import OutboxStatus
 from tests.conftest import DEMO_PASSWORD
 
-pytestmark = pytest.mark.usefixtures("demo_base")
+pytestmark = [
+    pytest.mark.usefixtures("demo_base"),
+    pytest.mark.long,
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -2,6 +2,8 @@
 calendar warning on the admin, supervisor and staff pages until 2027's schedule is
 imported (the TEST EXAMPLE file: the official notice is not available here); after the
 import every running clock's deadline is counted with it, one across Spring Festival
+
+pytestmark = pytest.mark.long
 2027 included."""
 
 from __future__ import annotations

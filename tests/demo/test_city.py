@@ -13,6 +13,8 @@ from caseapp.models import Case, Ledger, LedgerCategory, LedgerItem, LedgerItemE
 from caseapp.models.enums import CaseStatus, CloseReason, LedgerItemStatus, Role
 from caseapp.services.ledgers import items as ledgers
 
+pytestmark = pytest.mark.long
+
 
 @pytest.fixture
 def city(app_ctx: Flask, demo_city: None) -> None:

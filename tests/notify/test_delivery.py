@@ -396,6 +396,7 @@ def test_outbox_deliver_command_prints_its_figures(app: Flask, runner) -> None: 
     assert "claimed 3, sent 3" in result.output
 
 
+@pytest.mark.long
 def test_the_worker_stops_cleanly_on_sigterm(app: Flask) -> None:
     env = {
         **os.environ,

@@ -56,7 +56,11 @@ def _clean_state(app: Flask) -> Iterator[None]:
     yield
 
 
-pytestmark = pytest.mark.usefixtures("city")
+pytestmark = [
+    pytest.mark.usefixtures("city"),
+    pytest.mark.long,
+    pytest.mark.xdist_group("attacks-replayed"),
+]
 
 
 fingerprint = table_fingerprint

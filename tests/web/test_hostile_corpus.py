@@ -70,6 +70,8 @@ from tests.conftest import (
 )
 from tests.factories import case_in, department, new_department
 
+pytestmark = pytest.mark.xdist_group("hostile-corpus")
+
 CORPUS = Path(__file__).resolve().parents[1] / "hostile"
 # How a browser sends each form: multipart where the form takes files (the filing form,
 # the staff composer), URL-encoded elsewhere; Open311 clients send either.

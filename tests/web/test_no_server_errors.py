@@ -79,6 +79,8 @@ from config import TestConfig
 from tests.conftest import DEMO_PASSWORD, AuthActions, empty_tables
 from tests.factories import case_in, department, ledger, legacy_ledger, staff, user
 
+pytestmark = [pytest.mark.long, pytest.mark.xdist_group("no-server-errors")]
+
 EXAMPLES = int(os.environ.get("CASEAPP_FUZZ_ROUTE_EXAMPLES", "3"))
 PHASES = (
     list(Phase)

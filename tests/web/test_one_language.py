@@ -47,6 +47,8 @@ from caseapp.models import (
 from caseapp.services.filing.validation import mask_name
 from tests.conftest import _client_as
 
+pytestmark = pytest.mark.long
+
 # Names that stay as they are in any language.
 TECHNICAL = {
     "English", "YYYY-MM-DD", "Ctrl", "Mac", "localhost", "XLSX", "Excel", "CSV", "PNG",

@@ -17,6 +17,8 @@ import redis
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.long
+
 REDIS_URL = os.environ.get("CASEAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 HOST_SCRIPT = """

@@ -103,7 +103,10 @@ from caseapp.workflow.citizen_access import CitizenAction
 from caseapp.workflow.visibility import visible_cases
 from tests.factories import legacy_ledger, new_case
 
-pytestmark = pytest.mark.usefixtures("app_ctx", "demo_base")
+pytestmark = [
+    pytest.mark.usefixtures("app_ctx", "demo_base"),
+    pytest.mark.long,
+]
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXAMPLES = int(os.environ.get("CASEAPP_LIFECYCLE_EXAMPLES", "200"))

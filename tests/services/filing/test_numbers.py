@@ -6,6 +6,7 @@ import re
 import threading
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -63,6 +64,7 @@ def _run_together(app: Flask, count: int, work) -> list[object]:  # type: ignore
     return results
 
 
+@pytest.mark.long
 def test_200_parallel_filings_get_200_distinct_gap_free_numbers(
     app: Flask, demo_base: None
 ) -> None:

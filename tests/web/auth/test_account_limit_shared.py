@@ -8,8 +8,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.web.test_rate_limits import REDIS_URL, redis_prefix  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.long
 
 HOST_SCRIPT = """
 import json, re, sys

@@ -26,6 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from caseapp.web.open311.openapi import openapi_document
 from tests.web.open311.conftest import API
 
+pytestmark = pytest.mark.long
+
 # Examples per operation. Derandomized, so a run repeats the last one and a failure
 # replays; CASEAPP_FUZZ_EXAMPLES=1000 CASEAPP_FUZZ_RANDOM=1 for a longer, fresh hunt.
 FUZZ_EXAMPLES = int(os.environ.get("CASEAPP_FUZZ_EXAMPLES", "60"))

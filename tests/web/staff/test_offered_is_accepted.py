@@ -33,7 +33,10 @@ from caseapp.workflow.lifecycle import who_may
 from tests.conftest import Snapshots, _client_as, empty_tables, table_fingerprint
 from tests.factories import case_in, department, ledger, legacy_ledger, new_department, staff, user
 
-pytestmark = pytest.mark.usefixtures("demo_base")
+pytestmark = [
+    pytest.mark.usefixtures("demo_base"),
+    pytest.mark.long,
+]
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)  # a Monday
