@@ -2,8 +2,6 @@
 calendar warning on the admin, supervisor and staff pages until 2027's schedule is
 imported (the TEST EXAMPLE file: the official notice is not available here); after the
 import every running clock's deadline is counted with it, one across Spring Festival
-
-pytestmark = pytest.mark.long
 2027 included."""
 
 from __future__ import annotations
@@ -29,6 +27,8 @@ from caseapp.workflow.calendar_schedule import parse_schedule
 from caseapp.workflow.deadlines import DeadlineMath, Period
 from tests import factories
 from tests.conftest import AuthActions, csrf_token
+
+pytestmark = pytest.mark.long
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEST_2027 = "2027-test-example.txt"
