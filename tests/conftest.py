@@ -38,16 +38,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the tests that never touch the database (no ``app`` among their fixtures):
+    CI runs them once, in the SQLite pass, with the browser tests. Marked as collected,
+    before ``-m`` selects."""
+    if "app" not in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.database_free)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that never touch the database (no ``app`` among their fixtures):
-    CI runs them once, in the SQLite pass, with the browser tests. Then put the long
-    tests first (marked ``long``; tests/browser/conftest.py marks the browser tests, so
-    this runs last): pytest-xdist hands tests out in this order as workers get free, so
-    no worker is left running a long one alone at the end while the other waits."""
-    for item in items:
-        if "app" not in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.database_free)
+    """Put the long tests first (marked ``long``; tests/browser/conftest.py marks the
+    browser tests, so this runs last): pytest-xdist hands tests out in this order as
+    workers get free, so no worker is left running a long one alone at the end while
+    the other waits."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
