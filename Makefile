@@ -19,16 +19,21 @@ XDIST ?= -n auto --dist loadgroup
 
 .PHONY: run serve test bench-smoke bench-load install install-test browser-deps lint translations clean
 
+# The packages go in with uv (pip installs it into the venv first): the same pins from
+# setup.cfg, in 5 seconds instead of 40.
+UV_VERSION := 0.13.8
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP_RUN): setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(UV) -e .
 	touch $@
 
 $(STAMP_TEST): setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(UV) -e '.[test]'
 	touch $(STAMP_RUN) $@
 
 install: $(STAMP_RUN)
