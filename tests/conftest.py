@@ -179,8 +179,8 @@ def _recreate_database(url: sa.URL, name: str, *, drop_only: bool = False) -> No
             # A commit returns before its WAL reaches the disk: what every other
             # session (a second host, a server the crash tests restart) sees is the
             # same, only a crash of PostgreSQL itself could lose the last commits. The
-            # suite commits thousands of times a minute; waiting on fsync for each was
-            # a quarter of the PostgreSQL pass.
+            # suite commits thousands of times a minute: 0.18 ms a commit instead of
+            # 0.34 (500 one-row commits on this machine, 2026-12-06).
             conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     server.dispose()
 
