@@ -50,6 +50,7 @@ def create_app(config_class: type[Config] | None = None, **overrides: Any) -> Fl
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     from caseapp.web import parsing
 
+    app.request_class = parsing.Request  # damaged text reads as U+FFFD everywhere
     parsing.init_body_limit(app)  # before anything reads a body
     csrf.init_app(app)
     limiter.init_app(app)

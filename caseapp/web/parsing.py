@@ -14,18 +14,25 @@ a form, a 400 for a query parameter; never a 500.
   ids, integer fields and date fields.
 - ``init_app`` refuses a request with a NUL anywhere in its path, query string or form
   (PostgreSQL cannot store or compare text holding one) with a clear 400.
+- ``Request`` reads a query string and a URL-encoded body as a multipart body is read:
+  bytes that are not UTF-8 become U+FFFD, which every text check refuses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import IO, Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, abort, current_app, request
+from flask import Request as FlaskRequest
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter, Map, ValidationError
+from werkzeug.utils import cached_property
 from wtforms import Field
 from wtforms.validators import Optional, StopValidation
 from wtforms.validators import ValidationError as FieldError
@@ -176,6 +183,38 @@ class date_range:  # noqa: N801 - used like the validators of wtforms.validators
 
 
 API_BLUEPRINT = "open311"
+
+
+def _text_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """The pairs of a query string or URL-encoded body; bytes that are not UTF-8, sent
+    raw or %XX-escaped, read as U+FFFD."""
+    return parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
+
+
+class TextFormDataParser(FormDataParser):
+    """Werkzeug keeps an escaped byte that is not UTF-8 as its ``%XX`` text (valid text,
+    stored as typed: ``%FF``), and drops a whole body holding a raw one."""
+
+    def _parse_urlencoded(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: Any
+    ) -> tuple[IO[bytes], MultiDict[str, str], MultiDict[str, Any]]:
+        # The stream is already limited to MAX_FORM_BODY (limit_form_body).
+        return stream, self.cls(_text_pairs(stream.read())), self.cls()
+
+
+class Request(FlaskRequest):
+    """The app's request (``create_app`` sets it): damaged text reads as U+FFFD in a
+    query string and a URL-encoded body, as Werkzeug already reads it in a multipart
+    one. Werkzeug's own query string parser raises UnicodeDecodeError on a raw byte that
+    is not UTF-8, a 500 even for the error page (the locale is read from ``lang``), under
+    a WSGI server that passes such bytes on (gunicorn refuses them with its own 400, and
+    Werkzeug's development server escapes them)."""
+
+    form_data_parser_class = TextFormDataParser
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+        return self.parameter_storage_class(_text_pairs(self.query_string))
 
 
 class NulInRequest(BadRequest):

@@ -27,7 +27,7 @@ from caseapp.models.types import ID_MAX
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.cases import NewCase, submit_case
 from caseapp.web.parsing import IdConverter, date_range, int_range, parse_id, parse_ids, parse_int
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, table_fingerprint
 from tests.factories import case_in, legacy_ledger
 from tests.web.staff.test_case_page import act
 
@@ -380,6 +380,73 @@ def test_nul_in_the_public_form_or_an_address_is_a_400(
             "/staff/login?next=%00",
         ):
             assert client.get(url).status_code == 400, url
+
+
+# Bytes that are not UTF-8: a query string as a WSGI server passes it (one character per
+# byte), raw or %XX-escaped; read as U+FFFD (caseapp.web.parsing.Request), never a 500.
+DAMAGED_QUERY = "lang=\xff\xfe&q=%E5%85%AC\x80\xff&status=%FF&page=\xe4"
+
+
+def _get_urls(app: Flask) -> list[str]:
+    """One address of every GET route of the URL map (1 for each id in it)."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" in (rule.methods or ()) and rule.endpoint != "static":
+            urls.append(re.sub(r"<(?:[^:>]+:)?([^>]+)>", "1", rule.rule))
+    return sorted(set(urls))
+
+
+def test_bytes_that_are_not_utf8_in_any_query_string_are_no_server_error(
+    app: Flask, client: FlaskClient, supervisor_client: FlaskClient
+) -> None:
+    """Werkzeug's own reading raises UnicodeDecodeError on a raw byte that is not UTF-8:
+    a 500 on every address, the error page's too (it reads ``lang``), under a WSGI server
+    that passes the bytes on as they came."""
+    urls = _get_urls(app)
+    assert len(urls) > 50
+    before = table_fingerprint(app)  # the security log's refusals (403, 404) aside
+    for who, browser in (("anonymous", client), ("supervisor", supervisor_client)):
+        for url in urls:
+            response = browser.get(url, environ_overrides={"QUERY_STRING": DAMAGED_QUERY})
+            assert response.status_code < 500, (who, url, response.status_code)
+    assert table_fingerprint(app) == before
+
+
+@pytest.mark.parametrize(
+    "description",
+    [b"%E5%85%AC%80%FF\xe8\xb7\xaf\xe7\x81\xaf", b"\xe8\xb7\xaf\xe7\x81\xaf\x80\xff\xe4\xb8"],
+    ids=["escaped", "raw"],
+)
+def test_text_that_is_not_utf8_in_a_url_encoded_body_is_refused_on_its_field(
+    app: Flask, client: FlaskClient, demo_base: None, description: bytes
+) -> None:
+    """An Open311 filing (URL-encoded) whose description holds bytes that are not UTF-8:
+    refused for that field, nothing stored. Werkzeug kept an escaped byte as the text
+    ``%FF`` (filed as typed) and read a body with a raw one as an empty form."""
+    from urllib.parse import urlencode
+
+    from caseapp.services.admin import api_keys
+
+    with app.app_context():
+        api_key = api_keys.create_key("区便民服务App", None)[1]
+        db.session.remove()
+    fields = {
+        "api_key": api_key,
+        "service_code": "road-damage",
+        "address_string": "红旗西街",
+        "first_name": "秀英",
+        "last_name": "张",
+        "phone": "13812345678",
+        "locale": "en",
+    }
+    body = urlencode(fields).encode() + b"&description=" + description
+    with nothing_written(app):
+        response = client.post(
+            "/open311/v2/requests.json", data=body, content_type="application/x-www-form-urlencoded"
+        )
+    assert response.status_code == 400
+    reasons = [error["description"] for error in response.get_json()]
+    assert any(reason.startswith("description: ") for reason in reasons), reasons
 
 
 def test_a_control_character_in_an_action_text_is_a_field_error(
