@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import AnonymousUserMixin, current_user, logout_user
 from werkzeug.wrappers import Response
 
 from caseapp import db_setup
@@ -26,6 +26,15 @@ STAFF_FACES = frozenset({"staff", "supervisor", "admin"})
 REFUSALS = frozenset({403, 404})
 
 
+class Anonymous(AnonymousUserMixin):
+    """Whoever is not signed in: holds no role. Flask-Login's ``login_required`` lets an
+    OPTIONS request through unsigned (for CORS preflights), so the faces' guards that ask
+    for a role met an anonymous user without ``has_role``: a 500."""
+
+    def has_role(self, *roles: object) -> bool:
+        return False
+
+
 def clear_session_but_preferences() -> None:
     """Empty the session, keeping only the language and text size."""
     kept = {key: session[key] for key in KEPT_ACROSS_SIGN_IN if key in session}
@@ -35,6 +44,7 @@ def clear_session_but_preferences() -> None:
 
 def init_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
+    login_manager.anonymous_user = Anonymous
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
