@@ -382,6 +382,24 @@ def test_nul_in_the_public_form_or_an_address_is_a_400(
             assert client.get(url).status_code == 400, url
 
 
+def api_filing(app: Flask) -> dict[str, str]:
+    """An Open311 filing's fields with a new key, all but the description."""
+    from caseapp.services.admin import api_keys
+
+    with app.app_context():
+        api_key = api_keys.create_key("区便民服务App", None)[1]
+        db.session.remove()
+    return {
+        "api_key": api_key,
+        "service_code": "road-damage",
+        "address_string": "红旗西街",
+        "first_name": "秀英",
+        "last_name": "张",
+        "phone": "13812345678",
+        "locale": "en",
+    }
+
+
 # Bytes that are not UTF-8: a query string as a WSGI server passes it (one character per
 # byte), raw or %XX-escaped; read as U+FFFD (caseapp.web.parsing.Request), never a 500.
 DAMAGED_QUERY = "lang=\xff\xfe&q=%E5%85%AC\x80\xff&status=%FF&page=\xe4"
@@ -425,21 +443,7 @@ def test_text_that_is_not_utf8_in_a_url_encoded_body_is_refused_on_its_field(
     ``%FF`` (filed as typed) and read a body with a raw one as an empty form."""
     from urllib.parse import urlencode
 
-    from caseapp.services.admin import api_keys
-
-    with app.app_context():
-        api_key = api_keys.create_key("区便民服务App", None)[1]
-        db.session.remove()
-    fields = {
-        "api_key": api_key,
-        "service_code": "road-damage",
-        "address_string": "红旗西街",
-        "first_name": "秀英",
-        "last_name": "张",
-        "phone": "13812345678",
-        "locale": "en",
-    }
-    body = urlencode(fields).encode() + b"&description=" + description
+    body = urlencode(api_filing(app)).encode() + b"&description=" + description
     with nothing_written(app):
         response = client.post(
             "/open311/v2/requests.json", data=body, content_type="application/x-www-form-urlencoded"
@@ -532,21 +536,7 @@ def test_the_api_refuses_an_invisible_or_reversed_title(
 ) -> None:
     """The API files through the web form's check: its title is the description's first
     line."""
-    from caseapp.services.admin import api_keys
-
-    with app.app_context():
-        api_key = api_keys.create_key("区便民服务App", None)[1]
-        db.session.remove()
-    data = {
-        "api_key": api_key,
-        "service_code": "road-damage",
-        "description": description,
-        "address_string": "红旗西街",
-        "first_name": "秀英",
-        "last_name": "张",
-        "phone": "13812345678",
-        "locale": "en",
-    }
+    data = {**api_filing(app), "description": description}
     with nothing_written(app):
         response = client.post("/open311/v2/requests.json", data=data)
     assert response.status_code == 400
