@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from caseapp.db_setup import transaction_lock
 from caseapp.extensions import db
 from caseapp.models import Case
 from caseapp.models.enums import CONFIDENTIAL_KINDS, WORKED_STATUSES
@@ -157,6 +158,16 @@ class Match:
     case: Case
     score: float
     reason: str
+
+
+def take_turn_to_file(category_id: int, title: str, phone: str) -> None:
+    """Hold a lock on this filing (its category, title and phone) until the transaction
+    ends: the same filing sent again before the first was saved (a double submit, a
+    second browser) waits, then is offered the first instead of filing it again. On
+    PostgreSQL both had passed the check for look-alikes before either was saved; on
+    SQLite a writing request's lock already made them take turns (``db_setup``).
+    Different filings do not wait on each other."""
+    transaction_lock(f"filing:{category_id}:{title.strip()}:{phone.strip()}")
 
 
 def possible_duplicates(

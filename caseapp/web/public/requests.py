@@ -87,6 +87,7 @@ def _file(form: RequestForm, category) -> Response | list[duplicates.Match]:  # 
         apply_field_errors(form, error)
         return []
     district_id = parse_id(form.district.data)
+    duplicates.take_turn_to_file(category.id, form.title.data or "", form.citizen_phone.data or "")
     if not form.confirm_distinct.data:
         matches = duplicates.possible_duplicates(
             category.id,

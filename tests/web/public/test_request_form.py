@@ -275,3 +275,31 @@ def test_a_request_over_the_size_cap_is_refused_with_413(
         app.config["MAX_CONTENT_LENGTH"] = cap
     assert response.status_code == 413
     nothing_saved(app)
+
+
+def test_one_filing_sent_four_times_at_once_is_filed_once(app: Flask, demo_base: None) -> None:
+    """A double submit, or two browsers sending the same request at the same moment: the
+    filings take turns (``duplicates.take_turn_to_file``), so one is filed and the others
+    are offered it to follow (200), nothing filed. On PostgreSQL all four were filed."""
+    import threading
+
+    browsers = [app.test_client() for _ in range(4)]
+    tokens = [csrf_token(browser, FORM) for browser in browsers]
+    start = threading.Barrier(len(browsers))
+    statuses: list[int] = []
+
+    def send(browser: FlaskClient, token: str) -> None:
+        start.wait()
+        statuses.append(post_form(browser, good_fields(), token=token).status_code)
+
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(browsers, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 200, 200, 302]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Case.id))) == 1
+        db.session.remove()
