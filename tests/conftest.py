@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from werkzeug.routing import AnyConverter, Rule
 
 from caseapp import create_app
 from caseapp.extensions import db, limiter
@@ -360,3 +361,20 @@ def table_fingerprint(app: Flask) -> dict[str, object]:
         ).all()
         db.session.remove()
     return found
+
+
+def rule_url(rule: Rule, id_value: str = "987654") -> str:
+    """An address of ``rule``: ``id_value`` for each id in it (by default one that names
+    no row), the first choice of an ``any(...)``, a value that exists nowhere for the rest."""
+    values = {
+        name: _path_value(converter, id_value) for name, converter in rule._converters.items()
+    }
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _path_value(converter: object, id_value: str) -> str:
+    if isinstance(converter, AnyConverter):
+        return converter.regex.removeprefix("(?:").split("|")[0]  # its first choice
+    return {"IdConverter": id_value, "PathConverter": "x/y"}.get(
+        type(converter).__name__, "no-such-thing"
+    )

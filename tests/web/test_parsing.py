@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +28,7 @@ from caseapp.models.types import ID_MAX
 from caseapp.services.casework.lifecycle import Actor
 from caseapp.services.filing.cases import NewCase, submit_case
 from caseapp.web.parsing import IdConverter, date_range, int_range, parse_id, parse_ids, parse_int
-from tests.conftest import csrf_token, table_fingerprint
+from tests.conftest import csrf_token, rule_url, table_fingerprint
 from tests.factories import case_in, legacy_ledger
 from tests.web.staff.test_case_page import act
 
@@ -405,22 +406,19 @@ def api_filing(app: Flask) -> dict[str, str]:
 DAMAGED_QUERY = "lang=\xff\xfe&q=%E5%85%AC\x80\xff&status=%FF&page=\xe4"
 
 
-def _get_urls(app: Flask) -> list[str]:
-    """One address of every GET route of the URL map (1 for each id in it)."""
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if "GET" in (rule.methods or ()) and rule.endpoint != "static":
-            urls.append(re.sub(r"<(?:[^:>]+:)?([^>]+)>", "1", rule.rule))
-    return sorted(set(urls))
-
-
 def test_bytes_that_are_not_utf8_in_any_query_string_are_no_server_error(
     app: Flask, client: FlaskClient, supervisor_client: FlaskClient
 ) -> None:
     """Werkzeug's own reading raises UnicodeDecodeError on a raw byte that is not UTF-8:
     a 500 on every address, the error page's too (it reads ``lang``), under a WSGI server
     that passes the bytes on as they came."""
-    urls = _get_urls(app)
+    urls = sorted(
+        {
+            rule_url(rule, id_value="1")
+            for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ())
+        }
+    )
     assert len(urls) > 50
     before = table_fingerprint(app)  # the security log's refusals (403, 404) aside
     for who, browser in (("anonymous", client), ("supervisor", supervisor_client)):
@@ -441,8 +439,6 @@ def test_text_that_is_not_utf8_in_a_url_encoded_body_is_refused_on_its_field(
     """An Open311 filing (URL-encoded) whose description holds bytes that are not UTF-8:
     refused for that field, nothing stored. Werkzeug kept an escaped byte as the text
     ``%FF`` (filed as typed) and read a body with a raw one as an empty form."""
-    from urllib.parse import urlencode
-
     body = urlencode(api_filing(app)).encode() + b"&description=" + description
     with nothing_written(app):
         response = client.post(

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.routing import AnyConverter, Rule
+
+from tests.conftest import rule_url
 
 REQUIRED = {
     "Content-Security-Policy": "default-src 'self'",
@@ -19,24 +20,11 @@ REQUIRED = {
 # The referrer stays on this site (a form posted over https needs it there); the
 # private link's answer sends none at all.
 REFERRER_POLICIES = {"same-origin", "no-referrer"}
-# A path value of each converter's kind that names no row.
-VALUES = {"IdConverter": "987654", "PathConverter": "x/y"}
-
-
-def _value(converter: object) -> str:
-    if isinstance(converter, AnyConverter):
-        return converter.regex.removeprefix("(?:").split("|")[0]  # its first choice
-    return VALUES.get(type(converter).__name__, "no-such-thing")
-
-
-def _url(rule: Rule) -> str:
-    values = {name: _value(converter) for name, converter in rule._converters.items()}
-    return rule.build(values, append_unknown=False)[1]
 
 
 def _requests(app: Flask) -> list[tuple[str, str]]:
     return sorted(
-        (method, _url(rule))
+        (method, rule_url(rule))
         for rule in app.url_map.iter_rules()
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -281,8 +282,6 @@ def test_one_filing_sent_four_times_at_once_is_filed_once(app: Flask, demo_base:
     """A double submit, or two browsers sending the same request at the same moment: the
     filings take turns (``duplicates.take_turn_to_file``), so one is filed and the others
     are offered it to follow (200), nothing filed. On PostgreSQL all four were filed."""
-    import threading
-
     browsers = [app.test_client() for _ in range(4)]
     tokens = [csrf_token(browser, FORM) for browser in browsers]
     start = threading.Barrier(len(browsers))
